@@ -1,0 +1,39 @@
+// Lint rules that keep the architecture visible: the core (src/core) imports
+// neither `vscode` nor webview code; webviews import only the core and the protocol.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'python-backend/**', '.cache/**', 'test-results/**', 'bench/results.json'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/core is the pure core: no vscode imports (put VS Code code in an adapter under src/).' }],
+        patterns: [
+          { group: ['**/webview/**', '../../webview/*'], message: 'The core must not import webview code.' },
+          { group: ['../extension', '../corpora/*', '../remote/*', '../webviews/*', '../config'], message: 'The core must not import VS Code adapters.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['webview/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'Webviews run in the browser: talk to the host through the protocol.' }],
+        patterns: [{ group: ['../../src/*', '!../../src/core'], message: 'Webviews import only the core (types, protocol).' }],
+      }],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+  },
+);

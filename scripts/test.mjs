@@ -1,0 +1,69 @@
+// `npm test`: sets up what is missing (scripts/bootstrap.mjs), builds, then runs
+// every layer and exits non-zero if any fails:
+//   static   tsc --noEmit (strict) and eslint (the core imports no vscode)
+//   unit     the pure core on plain Node (node:test + tsx)
+//   grammar  the dcd-trace TextMate grammar (vscode-tmgrammar-test)
+//   python   the Python backend with /usr/bin/python3 (unittest)
+//   vscode   the integration suite inside a real extension host (code-server)
+//   ui       Playwright against the packaged VSIX in code-server (screenshots in test-results/)
+// DCD_TEST_LAYERS=unit,python runs a subset.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT, SYSTEM_PYTHON } from './env.mjs';
+import { bootstrap } from './bootstrap.mjs';
+import { runVsCodeTests } from './vscode-tests.mjs';
+import { packageVsix } from './package.mjs';
+
+const ALL = ['static', 'unit', 'grammar', 'python', 'vscode', 'ui'];
+const wanted = (process.env.DCD_TEST_LAYERS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+
+function run(cmd, args, opts = {}) {
+  process.stdout.write(`\n$ ${cmd} ${args.join(' ')}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts, env: { ...process.env, ...opts.env } });
+  return r.status ?? 1;
+}
+
+function listTests(dir, suffix) {
+  const abs = path.join(ROOT, dir);
+  if (!fs.existsSync(abs)) return [];
+  return fs.readdirSync(abs, { recursive: true }).map(String).filter((f) => f.endsWith(suffix)).sort().map((f) => path.join(dir, f));
+}
+
+const nodeTest = (files, env = {}) => (files.length
+  ? run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { env })
+  : (process.stdout.write('no test files\n'), 1));
+
+const layers = {
+  static: () => run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) || run('npx', ['eslint', '.']),
+  unit: () => nodeTest(listTests('test/unit', '.test.ts')),
+  grammar: () => run('npm', ['run', '--silent', 'test:grammar']),
+  python: () => run(SYSTEM_PYTHON, ['-m', 'unittest', 'discover', '-s', 'python-backend/tests', '-t', 'python-backend'], { env: { PYTHONDONTWRITEBYTECODE: '1' } }),
+  vscode: async () => runVsCodeTests(),
+  ui: async () => {
+    const vsix = packageVsix({ skipBuild: true });
+    return nodeTest(listTests('test/ui', '.test.ts'), { DCD_VSIX: vsix });
+  },
+};
+
+async function main() {
+  const t0 = Date.now();
+  bootstrap({ codeServer: wanted.includes('vscode') || wanted.includes('ui') });
+  if (run(process.execPath, ['scripts/build.mjs'])) process.exit(1);
+  const results = [];
+  for (const name of wanted) {
+    if (!layers[name]) { console.error(`unknown layer ${name}`); process.exit(2); }
+    const started = Date.now();
+    process.stdout.write(`\n=== layer: ${name} ===\n`);
+    let code;
+    try { code = await layers[name](); } catch (err) { console.error(err); code = 1; }
+    results.push({ name, ok: code === 0, seconds: (Date.now() - started) / 1000 });
+  }
+  process.stdout.write('\n=== summary ===\n');
+  for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(8)} ${r.seconds.toFixed(1)} s\n`);
+  const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(`total time ${((Date.now() - t0) / 1000).toFixed(0)} s\nlayers: ${results.length - failed} passed, ${failed} failed\n`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,51 @@
+/**
+ * DCD Studio's entry point: wires the thin VS Code adapters of each feature to
+ * the pure core. Activation is implicit (views, commands, the dcd-trace language).
+ */
+import * as vscode from 'vscode';
+import { CorporaView } from './corpora/corporaView';
+import { SamplePanel } from './corpora/samplePanel';
+import { HostsView } from './remote/hostsView';
+import { version } from '../package.json';
+
+/** What `activate` returns: used by the in-VS Code tests and by other extensions. */
+export interface DcdStudioApi {
+  version: string;
+  corpora: CorporaView;
+  hosts: HostsView;
+  samplePanel(): SamplePanel | undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): DcdStudioApi {
+  const corpora = new CorporaView();
+  const hosts = new HostsView();
+  context.subscriptions.push(
+    corpora, hosts,
+    vscode.window.registerTreeDataProvider('dcd.corpora', corpora),
+    vscode.window.registerTreeDataProvider('dcd.remote', hosts),
+    vscode.commands.registerCommand('dcd.refreshCorpora', () => corpora.refresh()),
+    vscode.commands.registerCommand('dcd.openCorpusSample', async (uri?: vscode.Uri, index = 0) => {
+      const target = uri ?? (await pickCorpus(corpora));
+      if (target) await SamplePanel.show(context.extensionUri, target, index);
+    }),
+    vscode.commands.registerCommand('dcd.showAbout', () =>
+      vscode.window.showInformationMessage(`DCD Studio ${version}: Dialectical Chain Distillation corpora, traces and training.`)),
+    vscode.commands.registerCommand('dcd.openWalkthrough', () =>
+      vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#dcd.gettingStarted`, false)),
+    vscode.commands.registerCommand('dcd.openSettings', () =>
+      vscode.commands.executeCommand('workbench.action.openSettings', '@ext:' + context.extension.id)),
+  );
+  return { version, corpora, hosts, samplePanel: () => SamplePanel.current };
+}
+
+async function pickCorpus(corpora: CorporaView): Promise<vscode.Uri | undefined> {
+  const list = await corpora.list();
+  if (!list.length) {
+    void vscode.window.showWarningMessage('No DCD corpus (*.dcd.jsonl) in this workspace.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(list.map((c) => ({ label: vscode.workspace.asRelativePath(c.uri), uri: c.uri })), { title: 'Show a sample of which corpus?' });
+  return pick?.uri;
+}
+
+export function deactivate(): void { /* disposables are owned by context.subscriptions */ }

@@ -1,0 +1,62 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { activateExtension, waitFor, workspaceRoot } from './util';
+
+describe('Corpora view', () => {
+  it('lists the demo corpus with its counts', async () => {
+    const api = await activateExtension();
+    const list = await api.corpora.list();
+    const demo = list.find((c) => path.basename(c.uri.fsPath) === 'demo.dcd.jsonl');
+    assert.ok(demo, `demo.dcd.jsonl not listed; got ${list.map((c) => c.uri.fsPath).join(', ')}`);
+    // Counts come from the file on disk: recount independently.
+    const lines = (await vscode.workspace.fs.readFile(demo.uri)).toString().split('\n').filter((l) => l.trim());
+    const verdicts = lines.map((l) => JSON.parse(l).verdict as string);
+    assert.equal(demo.summary.samples, lines.length);
+    assert.equal(demo.summary.draft_correct, verdicts.filter((v) => v === 'correct').length);
+    assert.equal(demo.summary.draft_wrong, verdicts.filter((v) => v === 'incorrect').length);
+    assert.ok(demo.summary.draft_correct > 0 && demo.summary.draft_wrong > 0);
+    const children = await api.corpora.getChildren({ kind: 'file', corpus: demo });
+    assert.equal(children.length, Math.min(lines.length, 200) + (lines.length > 200 ? 1 : 0));
+    const item = api.corpora.getTreeItem({ kind: 'file', corpus: demo });
+    assert.match(String(item.description), new RegExp(`${demo.summary.samples} samples`));
+  });
+
+  it('keeps malformed lines as error rows', async () => {
+    const api = await activateExtension();
+    const file = vscode.Uri.joinPath(workspaceRoot(), 'malformed-test.dcd.jsonl');
+    const good = { id: 'x1', question: 'q', draft: 'd', draft_source: 'gemini', verdict: 'correct', chain: 'c', final_answer: 'a', text: 't' };
+    await vscode.workspace.fs.writeFile(file, Buffer.from(`${JSON.stringify(good)}\n{"id": oops\n${JSON.stringify({ ...good, id: 'x2', verdict: 'incorrect' })}\n`));
+    try {
+      api.corpora.refresh();
+      const corpus = await waitFor(async () => (await api.corpora.list()).find((c) => c.uri.fsPath === file.fsPath), 'the new corpus');
+      assert.equal(corpus.summary.samples, 2);
+      assert.equal(corpus.summary.malformed, 1);
+      const rows = await api.corpora.getChildren({ kind: 'file', corpus });
+      assert.deepEqual(rows.map((r) => r.kind), ['sample', 'malformed', 'sample']);
+      const bad = api.corpora.getTreeItem(rows[1]);
+      assert.match(String(bad.label), /line 2/);
+    } finally {
+      await vscode.workspace.fs.delete(file);
+      api.corpora.refresh();
+    }
+  });
+
+  it('shows a sample in a webview that answers the typed protocol', async () => {
+    const api = await activateExtension();
+    const demo = (await api.corpora.list()).find((c) => path.basename(c.uri.fsPath) === 'demo.dcd.jsonl')!;
+    await vscode.commands.executeCommand('dcd.openCorpusSample', demo.uri, 1);
+    const panel = await waitFor(() => api.samplePanel(), 'the sample panel');
+    await panel.whenReady();
+    const view = panel.view(1);
+    const second = demo.rows.filter((r) => r.kind === 'value')[1];
+    assert.equal(second.kind, 'value');
+    if (second.kind === 'value') {
+      assert.equal(view.id, second.value.id);
+      assert.equal(view.text, second.value.text);
+      assert.ok(view.regions.chain && view.regions.chain.end > view.regions.chain.start, 'the chain region is located');
+    }
+    assert.throws(() => panel.view(10_000), /No sample 10000/);
+    panel.panel.dispose();
+  });
+});
