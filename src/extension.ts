@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { CorporaView } from './corpora/corporaView';
 import { SamplePanel } from './corpora/samplePanel';
 import { HostsView } from './remote/hostsView';
+import { buildCorpusCommand, verifyAnswerCommand } from './corpora/commands';
 import { version } from '../package.json';
 
 /** What `activate` returns: used by the in-VS Code tests and by other extensions. */
@@ -19,7 +20,11 @@ export interface DcdStudioApi {
 export function activate(context: vscode.ExtensionContext): DcdStudioApi {
   const corpora = new CorporaView();
   const hosts = new HostsView();
+  const output = vscode.window.createOutputChannel('DCD Studio');
   context.subscriptions.push(
+    output,
+    vscode.commands.registerCommand('dcd.buildCorpus', (req?: Parameters<typeof buildCorpusCommand>[1]) => buildCorpusCommand(output, req)),
+    vscode.commands.registerCommand('dcd.verifyAnswer', (args?: { pred: string; gold: string }) => verifyAnswerCommand(args)),
     corpora, hosts,
     vscode.window.registerTreeDataProvider('dcd.corpora', corpora),
     vscode.window.registerTreeDataProvider('dcd.remote', hosts),

@@ -43,10 +43,15 @@ export function jsonlErrors<T>(rows: JsonlRow<T>[], file?: string): JsonlError[]
     .map((r) => ({ file, line: r.line, message: r.message, raw: r.raw }));
 }
 
-/** Serialises values as JSONL: one compact JSON object per line, with a trailing newline. */
+/** Serialises values as JSONL lines (compact JSON, each ending in a newline), lazily: feed it to writeFileAtomic. */
+export function* jsonlLines(values: Iterable<unknown>): Generator<string> {
+  for (const v of values) yield JSON.stringify(v) + '\n';
+}
+
+/** Serialises values as one JSONL string (small outputs; large ones should stream jsonlLines). */
 export function toJsonl(values: Iterable<unknown>): string {
   let out = '';
-  for (const v of values) out += JSON.stringify(v) + '\n';
+  for (const line of jsonlLines(values)) out += line;
   return out;
 }
 

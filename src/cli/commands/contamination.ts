@@ -1,10 +1,14 @@
 /**
  * `dcd contamination --benchmark FILE --benchmark-field F --corpus FILE
- *  [--corpus-field F] [--threshold T] [--ngram N] [--top K] [--json]`
+ *  [--corpus-field F] [--threshold T] [--ngram N] [--top K]
+ *  [--benchmark-id-field F] [--corpus-id-field F] [--json]`
  *
  * Benchmark questions vs corpus questions by word n-gram containment (the
  * share of a benchmark question's n-grams found in one corpus question).
  * Files are JSONL or a JSON array; fields may be dotted paths (`doc.question`).
+ * Row ids come from the first of id/unique_id/doc_id/index/question_id/… a
+ * record has, or from the field named with --benchmark-id-field /
+ * --corpus-id-field.
  * JSON output: `{n, threshold, benchmarkCount, corpusCount, corpusUnique,
  * flagged, countsByThreshold, rows}`, rows highest score first, each
  * `{index, id, question, score, flagged, matches}`.
@@ -57,15 +61,17 @@ export function register(program: Command): void {
     .option('--threshold <t>', `flag a benchmark question whose best containment is ≥ t, in (0, 1] (default ${DEFAULT_CONTAMINATION_THRESHOLD})`)
     .option('--ngram <n>', `n-gram size in words (default ${DEFAULT_NGRAM})`)
     .option('--top <k>', 'corpus matches listed per benchmark question (default 3)')
+    .option('--benchmark-id-field <field>', 'field holding a benchmark question id')
+    .option('--corpus-id-field <field>', 'field holding a corpus question id')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { benchmark: string; benchmarkField: string; corpus: string; corpusField: string; threshold?: string; ngram?: string; top?: string; json?: boolean }) => {
+    .action(async (opts: { benchmark: string; benchmarkField: string; corpus: string; corpusField: string; threshold?: string; ngram?: string; top?: string; benchmarkIdField?: string; corpusIdField?: string; json?: boolean }) => {
       const threshold = parseNumber('--threshold', opts.threshold, false);
       const n = parseNumber('--ngram', opts.ngram, true);
       const topK = parseNumber('--top', opts.top, true);
       let report: ContaminationReport;
       try {
-        const benchmark = await readTextItems(opts.benchmark, opts.benchmarkField);
-        const corpus = await readTextItems(opts.corpus, opts.corpusField);
+        const benchmark = await readTextItems(opts.benchmark, opts.benchmarkField, opts.benchmarkIdField);
+        const corpus = await readTextItems(opts.corpus, opts.corpusField, opts.corpusIdField);
         report = checkContamination(benchmark, corpus, { threshold, n, topK });
       } catch (err) {
         throw new CliError((err as Error).message);

@@ -1,0 +1,96 @@
+/**
+ * Corpus subcommands: `dcd build`, `dcd render`, `dcd stats`, `dcd export`.
+ * Contracts (issue 3): flags and JSON keys are stable; add, never rename.
+ */
+import { promises as fs } from 'node:fs';
+import type { Command } from 'commander';
+import { buildCorpus } from '../../core/build';
+import { parseCorpus } from '../../core/corpus';
+import { corpusStats } from '../../core/stats';
+import { formatJsonlError, jsonlLines } from '../../core/jsonl';
+import { exportLine, type ExportFormat } from '../../core/exports';
+import { writeFileAtomic } from '../../core/atomicWrite';
+import { PRESETS } from '../../core/template';
+import { CliError, printJson } from '../output';
+import { statsExtensions } from './statsExtensions';
+
+async function readSamples(file: string) {
+  const rows = parseCorpus(await fs.readFile(file, 'utf8'));
+  return { rows, samples: rows.flatMap((r) => (r.kind === 'value' ? [r.value] : [])) };
+}
+
+export function register(program: Command): void {
+  program.command('build')
+    .description('Build a DCD corpus from s1K-1.1 (parquet, JSONL or JSON array) and student drafts (JSONL).')
+    .requiredOption('--s1k <file>', 's1K-1.1 rows')
+    .option('--drafts <file>', 'student drafts JSONL ({question|index, draft|response|output|completion})')
+    .requiredOption('--out <file>', 'corpus JSONL to write (atomically)')
+    .option('--preset <name>', `template preset (${Object.keys(PRESETS).join(', ')})`, 'paper')
+    .option('--student-model <name>', 'model name for drafts without a "model" field', 'Qwen2.5-1.5B-Instruct')
+    .option('--unanswered <policy>', 'drafts with no extractable answer: wrong (default, spec §2) | skip', 'wrong')
+    .option('--export-messages <file>', 'also write TRL "messages" JSONL')
+    .option('--export-text <file>', 'also write plain {"text"} JSONL')
+    .option('--json', 'print one JSON summary on stdout')
+    .action(async (o) => {
+      if (!PRESETS[o.preset]) throw new CliError(`unknown preset "${o.preset}"`);
+      if (o.unanswered !== 'wrong' && o.unanswered !== 'skip') throw new CliError('--unanswered must be "wrong" or "skip"');
+      const result = await buildCorpus({
+        s1k: o.s1k, drafts: o.drafts, out: o.out, preset: o.preset, studentModel: o.studentModel, noAnswer: o.unanswered,
+        exports: { ...(o.exportMessages ? { messages: o.exportMessages } : {}), ...(o.exportText ? { text: o.exportText } : {}) },
+      });
+      for (const e of result.errors) process.stderr.write(`${formatJsonlError(e)}\n`);
+      if (o.json) {
+        printJson({
+          ...result.summary, out: result.out,
+          bad_lines: result.errors.map((e) => ({ file: e.file, line: e.line, message: e.message })),
+          reported: result.reported,
+        });
+      } else {
+        const s = result.summary;
+        process.stdout.write(`wrote ${s.samples} samples (${s.draft_correct} draft-correct, ${s.draft_wrong} draft-wrong) to ${result.out}\n`);
+        for (const [k, v] of Object.entries(s.skipped)) if (v) process.stdout.write(`  skipped ${k}: ${v}\n`);
+        if (s.rows_without_gold) process.stdout.write(`  rows without an extractable gold answer: ${s.rows_without_gold}\n`);
+        if (result.errors.length) process.stdout.write(`  ${result.errors.length} bad input line(s), listed on stderr\n`);
+      }
+    });
+
+  program.command('render')
+    .description("Print sample N's training text exactly, and nothing else.")
+    .argument('<file>', 'corpus JSONL')
+    .requiredOption('--index <n>', '0-based sample index (malformed lines are not counted)', (v) => Number.parseInt(v, 10))
+    .action(async (file: string, o) => {
+      const { samples } = await readSamples(file);
+      const s = samples[o.index];
+      if (!Number.isInteger(o.index) || !s) throw new CliError(`no sample ${o.index} in ${file} (${samples.length} samples)`);
+      process.stdout.write(String(s.text));
+    });
+
+  program.command('stats')
+    .description('Counts by verdict, source and cot_type, text-length statistics (and token statistics when available).')
+    .argument('<file>', 'corpus JSONL')
+    .option('--json', 'print one JSON object')
+    .option('--max-length <n>', 'token budget for the audit flags', (v) => Number.parseInt(v, 10))
+    .option('--no-tokens', 'skip the token statistics')
+    .action(async (file: string, o) => {
+      const { rows, samples } = await readSamples(file);
+      const stats: Record<string, unknown> = { ...corpusStats(rows) };
+      if (o.tokens !== false) for (const ext of statsExtensions) Object.assign(stats, await ext(samples, { maxLength: o.maxLength }));
+      if (o.json) printJson(stats);
+      else process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+    });
+
+  program.command('export')
+    .description('Export a corpus to TRL "messages" JSONL or plain {"text"} JSONL.')
+    .argument('<file>', 'corpus JSONL')
+    .requiredOption('--format <format>', 'messages | text')
+    .requiredOption('--out <file>', 'output JSONL (written atomically)')
+    .option('--preset <name>', 'template preset the corpus was rendered with', 'paper')
+    .option('--json', 'print a JSON summary')
+    .action(async (file: string, o) => {
+      if (o.format !== 'messages' && o.format !== 'text') throw new CliError('--format must be "messages" or "text"');
+      const { rows, samples } = await readSamples(file);
+      await writeFileAtomic(o.out, jsonlLines(samples.map((s) => exportLine(s, o.format as ExportFormat, o.preset))));
+      const summary = { out: o.out, format: o.format, samples: samples.length, malformed_lines: rows.filter((r) => r.kind === 'error').map((r) => r.line) };
+      if (o.json) printJson(summary); else process.stdout.write(`wrote ${summary.samples} lines to ${o.out}\n`);
+    });
+}

@@ -1,0 +1,9 @@
+/** Evaluation core: lm-eval command lines, results and sample parsing, the results table, contamination checks. */
+export * from './benchmarks';
+export * from './shell';
+export * from './lmevalCommand';
+export * from './results';
+export * from './samples';
+export * from './similarity';
+export * from './contamination';
+export * from './paperTable';

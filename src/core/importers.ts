@@ -1,0 +1,126 @@
+/**
+ * Importers for the two inputs of a DCD corpus (spec §1): s1K-1.1 (parquet,
+ * JSONL or a JSON array) and student drafts (JSONL). Nothing is dropped
+ * silently: malformed lines and rows missing columns come back as errors with
+ * their file and line (or row) number.
+ */
+import { promises as fs } from 'node:fs';
+import { parquetReadObjects, asyncBufferFromFile } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { parseJsonl, jsonlErrors, type JsonlError } from './jsonl';
+import { S1K_REQUIRED_COLUMNS, type S1kRow, type StudentDraft } from './model';
+
+export type S1kFormat = 'parquet' | 'jsonl' | 'json';
+
+export interface S1kImport {
+  format: S1kFormat;
+  rows: S1kRow[];
+  /** Row number (1-based, in the file's order) of each entry of `rows`. */
+  rowNumbers: number[];
+  /** Malformed lines and rows that lack required columns. */
+  errors: JsonlError[];
+}
+
+/** Raised when a whole input cannot be used (e.g. a required column is absent). */
+export class ImportError extends Error {
+  constructor(message: string) { super(message); this.name = 'ImportError'; }
+}
+
+export async function detectS1kFormat(file: string): Promise<S1kFormat> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    await handle.read(head, 0, 4, 0);
+    if (head.toString('latin1') === 'PAR1') return 'parquet';
+  } finally {
+    await handle.close();
+  }
+  if (/\.parquet$/i.test(file)) return 'parquet';
+  const start = (await fs.readFile(file, 'utf8')).trimStart().slice(0, 1);
+  return start === '[' ? 'json' : 'jsonl';
+}
+
+function missingColumns(columns: Iterable<string>): string[] {
+  const have = new Set(columns);
+  return S1K_REQUIRED_COLUMNS.filter((c) => !have.has(c));
+}
+
+/** Coerces a row's cells to strings (parquet nulls become empty strings) and checks required columns. */
+function checkRow(value: Record<string, unknown>): { row?: S1kRow; missing: string[] } {
+  const missing = S1K_REQUIRED_COLUMNS.filter((c) => typeof value[c] !== 'string');
+  if (missing.length) return { missing };
+  return { row: value as S1kRow, missing };
+}
+
+export async function importS1k(file: string, format?: S1kFormat): Promise<S1kImport> {
+  format ??= await detectS1kFormat(file);
+  const out: S1kImport = { format, rows: [], rowNumbers: [], errors: [] };
+  if (format === 'parquet') {
+    const buffer = await asyncBufferFromFile(file);
+    const records = (await parquetReadObjects({ file: buffer, compressors })) as Record<string, unknown>[];
+    const absent = missingColumns(records.length ? Object.keys(records[0]) : []);
+    if (absent.length) throw new ImportError(`${file}: the parquet file lacks the s1K column(s) ${absent.join(', ')}.`);
+    records.forEach((r, i) => {
+      for (const [k, v] of Object.entries(r)) if (v === null || v === undefined) r[k] = '';
+      const { row, missing } = checkRow(r);
+      if (row) { out.rows.push(row); out.rowNumbers.push(i + 1); } else out.errors.push({ file, line: i + 1, message: `row lacks ${missing.join(', ')}`, raw: '' });
+    });
+    return out;
+  }
+  const text = await fs.readFile(file, 'utf8');
+  if (format === 'json') {
+    let parsed: unknown;
+    try { parsed = JSON.parse(text); } catch (err) { throw new ImportError(`${file}: not valid JSON: ${(err as Error).message}`); }
+    if (!Array.isArray(parsed)) throw new ImportError(`${file}: expected a JSON array of s1K rows.`);
+    const absent = missingColumns(parsed.length && parsed[0] && typeof parsed[0] === 'object' ? Object.keys(parsed[0]) : []);
+    if (absent.length) throw new ImportError(`${file}: the rows lack the s1K column(s) ${absent.join(', ')}.`);
+    parsed.forEach((r: unknown, i) => {
+      if (!r || typeof r !== 'object') { out.errors.push({ file, line: i + 1, message: 'row is not an object', raw: JSON.stringify(r) }); return; }
+      const { row, missing } = checkRow(r as Record<string, unknown>);
+      if (row) { out.rows.push(row); out.rowNumbers.push(i + 1); } else out.errors.push({ file, line: i + 1, message: `row lacks ${missing.join(', ')}`, raw: '' });
+    });
+    return out;
+  }
+  const rows = parseJsonl<Record<string, unknown>>(text);
+  out.errors.push(...jsonlErrors(rows, file));
+  // A column that no row has is a problem of the whole file: say so once, by name.
+  const seen = new Set<string>();
+  for (const r of rows) if (r.kind === 'value') for (const k of Object.keys(r.value)) seen.add(k);
+  const absent = missingColumns(seen);
+  if (absent.length && rows.some((r) => r.kind === 'value')) throw new ImportError(`${file}: the rows lack the s1K column(s) ${absent.join(', ')}.`);
+  for (const r of rows) {
+    if (r.kind !== 'value') continue;
+    const { row, missing } = checkRow(r.value);
+    if (row) { out.rows.push(row); out.rowNumbers.push(r.line); } else out.errors.push({ file, line: r.line, message: `row lacks ${missing.join(', ')}`, raw: r.raw });
+  }
+  out.errors.sort((a, b) => a.line - b.line);
+  return out;
+}
+
+export interface DraftImport {
+  drafts: (StudentDraft & { line: number })[];
+  errors: JsonlError[];
+}
+
+const DRAFT_ALIASES = ['draft', 'response', 'output', 'completion'] as const;
+
+/** Student drafts (spec §1): `{question|index, draft|response|output|completion, …}` per line. */
+export async function importDrafts(file: string): Promise<DraftImport> {
+  const rows = parseJsonl<Record<string, unknown>>(await fs.readFile(file, 'utf8'));
+  const out: DraftImport = { drafts: [], errors: jsonlErrors(rows, file) };
+  for (const r of rows) {
+    if (r.kind !== 'value') continue;
+    const v = r.value;
+    const key = DRAFT_ALIASES.find((k) => typeof v[k] === 'string');
+    const hasQuestion = typeof v.question === 'string';
+    const hasIndex = Number.isInteger(v.index) && (v.index as number) >= 0;
+    const missing: string[] = [];
+    if (!key) missing.push(`draft (or ${DRAFT_ALIASES.slice(1).join('/')})`);
+    if (!hasQuestion && !hasIndex) missing.push('question (or index)');
+    if (missing.length) { out.errors.push({ file, line: r.line, message: `line lacks ${missing.join(' and ')}`, raw: r.raw }); continue; }
+    const { [key!]: draft, ...rest } = v;
+    out.drafts.push({ ...rest, draft: draft as string, line: r.line });
+  }
+  out.errors.sort((a, b) => a.line - b.line);
+  return out;
+}
