@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { version } from '../../package.json';
 import { COMMANDS } from './commands';
+import { CliError } from './output';
 
 export function makeProgram(): Command {
   const program = new Command('dcd')
@@ -26,6 +27,6 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (e.code && e.code.startsWith('commander.')) return e.exitCode ?? 1;
     process.stderr.write(`dcd: ${e.message ?? String(err)}\n`);
-    return 1;
+    return err instanceof CliError ? err.exitCode : 1;
   }
 }

@@ -64,7 +64,7 @@ export function register(program: Command): void {
     .description('write the training export of a corpus: ids.npy, labels.npy, offsets.npy, manifest.json')
     .argument('<file>', 'a corpus JSONL (*.dcd.jsonl)')
     .requiredOption('--out <dir>', 'export folder (replaced atomically if it holds an earlier export)')
-    .option('--plan-preset <name>', 'training plan recorded in the manifest (default paper)', 'paper')
+    .option('--plan-preset <name>', 'training plan recorded in the manifest', 'paper')
     .option('--drop-flagged', 'leave out samples whose verdict or answer would be cut, or with no trained token'))
     .option('--json', 'print the manifest as JSON')
     .action(async (file: string, opts: CorpusCliOptions & { out: string; planPreset: string; dropFlagged?: boolean; json?: boolean }) => {

@@ -1,0 +1,169 @@
+"""Model loading: ``builtin:tiny`` (pure torch) or a Hugging Face path/id through transformers.
+
+Optional packages are imported here, lazily, and a missing one raises ``MissingPackage`` with
+the package name and the pip command that installs it for this interpreter.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+
+from .model_tiny import DecoderLayer, TinyForCausalLM, parse_tiny_spec
+
+
+class MissingPackage(ImportError):
+    pass
+
+
+def require(module: str, pip_name: Optional[str] = None, why: str = ""):
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        pip_name = pip_name or module
+        raise MissingPackage(
+            f"the Python package '{pip_name}' is needed{(' ' + why) if why else ''} but is not installed for "
+            f"{sys.executable} ({e}). Install it with: {sys.executable} -m pip install {pip_name} "
+            f"(or: pip install -r python-backend/requirements.txt)") from e
+
+
+def has_package(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@dataclass
+class LoadedModel:
+    lm: nn.Module                      # the causal LM (HF module or TinyForCausalLM)
+    kind: str                          # "tiny" | "hf"
+    hidden: Callable                   # (lm, input_ids [1, T]) -> last hidden state [1, T, H]
+    layer_cls: Optional[type]          # decoder block class (FSDP wrapping unit)
+    tokenizer_dir: Optional[Path]      # folder whose tokenizer files go with the final model
+    vocab_size: int
+    attn: str
+    notes: list
+
+
+def _tiny_hidden(lm, ids):
+    return lm.model(ids)
+
+
+def _hf_hidden(lm, ids):
+    base = lm.get_decoder() if hasattr(lm, "get_decoder") else lm.model
+    return base(input_ids=ids, use_cache=False).last_hidden_state
+
+
+def _version_tuple(v: str):
+    out = []
+    for part in v.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits or 0))
+    return tuple(out)
+
+
+def resolve_tokenizer_dir(spec: str, explicit: Optional[str]) -> Optional[Path]:
+    if explicit:
+        return Path(explicit)
+    if spec.startswith("builtin:"):
+        return None
+    p = Path(spec).expanduser()
+    if p.is_dir():
+        return p
+    try:  # a Hub id: the tokenizer file from the local Hugging Face cache, if it is there
+        from huggingface_hub import hf_hub_download
+        return Path(hf_hub_download(spec, "tokenizer.json")).parent
+    except Exception:
+        return None
+
+
+def load_model(spec: str, vocab_size: int, device: torch.device, dtype: torch.dtype,
+               grad_ckpt: Optional[bool], tokenizer_dir: Optional[Path], seed: int) -> LoadedModel:
+    notes = []
+    if spec.startswith("builtin:"):
+        cfg = parse_tiny_spec(spec, vocab_size)
+        torch.manual_seed(seed)
+        lm = TinyForCausalLM(cfg).to(device=device, dtype=dtype)
+        if grad_ckpt:  # off by default for the tiny model
+            lm.gradient_checkpointing_enable()
+        attn = "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager"
+        return LoadedModel(lm, "tiny", _tiny_hidden, DecoderLayer, tokenizer_dir, cfg.vocab_size, attn, notes)
+
+    transformers = require("transformers", why=f"to load the model {spec!r}")
+    if device.type == "cuda" and dtype in (torch.bfloat16, torch.float16) and has_package("flash_attn"):
+        attn = "flash_attention_2"
+    elif hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+        attn = "sdpa"
+    else:
+        attn = "eager"
+    dtype_kw = "dtype" if _version_tuple(transformers.__version__) >= (4, 56) else "torch_dtype"
+    lm = transformers.AutoModelForCausalLM.from_pretrained(spec, **{dtype_kw: dtype}, attn_implementation=attn)
+    lm.to(device)
+    if has_package("liger_kernel") and device.type == "cuda":
+        try:
+            import liger_kernel.transformers as liger
+            fn = getattr(liger, f"apply_liger_kernel_to_{lm.config.model_type}", None)
+            if fn is not None:
+                fn(rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False, model=lm)
+                notes.append(f"liger kernels applied to {lm.config.model_type} (rope, rms_norm, swiglu)")
+        except Exception as e:  # an old liger or an unsupported model: train without it
+            notes.append(f"liger kernels not applied: {e}")
+    if grad_ckpt is None or grad_ckpt:  # on by default for real models
+        try:
+            lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        except TypeError:
+            lm.gradient_checkpointing_enable()
+        lm.config.use_cache = False
+    layer_cls = None
+    decoder = lm.get_decoder() if hasattr(lm, "get_decoder") else getattr(lm, "model", None)
+    layers = getattr(decoder, "layers", None)
+    if layers is not None and len(layers):
+        layer_cls = type(layers[0])
+    vocab = lm.get_input_embeddings().num_embeddings
+    return LoadedModel(lm, "hf", _hf_hidden, layer_cls, tokenizer_dir, vocab, attn, notes)
+
+
+class CausalLMLoss(nn.Module):
+    """What DDP/FSDP wrap: ids + labels -> mean loss over trained tokens of the micro-batch."""
+
+    def __init__(self, loaded: LoadedModel, loss_fn):
+        super().__init__()
+        self.lm = loaded.lm
+        self._hidden = loaded.hidden
+        self.loss_fn = loss_fn
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        hidden = self._hidden(self.lm, input_ids)
+        return self.loss_fn(hidden[0], self.lm.get_output_embeddings().weight, labels[0])
+
+
+def save_final(loaded: LoadedModel, out: Path, state_dict=None, spec: str = "") -> list:
+    """Save the trained model in Hugging Face format (+ tokenizer files). Returns notes."""
+    from .checkpoint import copy_tokenizer_files
+    out.mkdir(parents=True, exist_ok=True)
+    notes = []
+    if loaded.kind == "tiny":
+        lm = loaded.lm
+        if state_dict is not None:
+            lm.load_state_dict(state_dict)
+        lm.save_pretrained(out)
+    else:
+        loaded.lm.save_pretrained(out, state_dict=state_dict, safe_serialization=True)
+    copied = copy_tokenizer_files(loaded.tokenizer_dir, out)
+    if not copied and loaded.kind == "hf" and not (out / "tokenizer.json").exists():
+        try:
+            import transformers
+            transformers.AutoTokenizer.from_pretrained(spec).save_pretrained(out)
+            notes.append("tokenizer saved with AutoTokenizer")
+        except Exception as e:
+            notes.append(f"no tokenizer files saved: {e}")
+    elif copied:
+        notes.append("tokenizer files copied: " + ", ".join(copied))
+    return notes
