@@ -6,12 +6,21 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { setting, Settings } from '../config';
 import { loadCorpus, type LoadedCorpus } from './corpusFiles';
+import type { AuditStore } from './audit';
+import { AUDIT_FLAGS, type AuditFlag } from '../core/audit';
 
 type Node =
   | { kind: 'file'; corpus: LoadedCorpus }
   | { kind: 'sample'; corpus: LoadedCorpus; index: number }
   | { kind: 'malformed'; corpus: LoadedCorpus; line: number; message: string }
-  | { kind: 'more'; corpus: LoadedCorpus; shown: number };
+  | { kind: 'more'; corpus: LoadedCorpus; shown: number }
+  | { kind: 'audit'; corpus: LoadedCorpus }
+  | { kind: 'flag'; corpus: LoadedCorpus; flag: AuditFlag }
+  | { kind: 'flagged'; corpus: LoadedCorpus; flag: AuditFlag; index: number; tokens: number; trained: number };
+
+const FLAG_LABELS: Record<AuditFlag, string> = {
+  truncated: 'over max_length (truncated)', verdict_cut: 'verdict cut by truncation', answer_cut: 'answer cut by truncation', zero_trained: 'no trained token',
+};
 
 const PAGE = 200;
 
@@ -23,7 +32,8 @@ export class CorporaView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private readonly shown = new Map<string, number>();
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor() {
+  constructor(private readonly audits?: AuditStore) {
+    if (audits) this.disposables.push(audits.onDidChange(() => this.changed.fire(undefined)));
     const watcher = vscode.workspace.createFileSystemWatcher(setting(Settings.corpusGlob, '**/*.dcd.jsonl'));
     this.disposables.push(watcher, this.changed,
       watcher.onDidChange(() => this.refresh()), watcher.onDidCreate(() => this.refresh()), watcher.onDidDelete(() => this.refresh()),
@@ -56,13 +66,20 @@ export class CorporaView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       if (node.kind === 'more') this.shown.set(key, node.shown + PAGE);
       const limit = this.shown.get(key) ?? PAGE;
       const out: Node[] = [];
+      if (node.kind === 'file' && this.audits?.get(node.corpus.uri)) out.push({ kind: 'audit', corpus: node.corpus });
       let sampleIndex = 0;
       for (const row of node.corpus.rows) {
-        if (out.length >= limit) { out.push({ kind: 'more', corpus: node.corpus, shown: limit }); break; }
+        if (out.length >= limit + (out[0]?.kind === 'audit' ? 1 : 0)) { out.push({ kind: 'more', corpus: node.corpus, shown: limit }); break; }
         if (row.kind === 'error') out.push({ kind: 'malformed', corpus: node.corpus, line: row.line, message: row.message });
         else out.push({ kind: 'sample', corpus: node.corpus, index: sampleIndex++ });
       }
       return out;
+    }
+    const audit = this.audits?.get(node.corpus.uri);
+    if (node.kind === 'audit' && audit) return AUDIT_FLAGS.map((flag) => ({ kind: 'flag', corpus: node.corpus, flag }));
+    if (node.kind === 'flag' && audit) {
+      return audit.flagged.filter((f) => f.flags.includes(node.flag))
+        .map((f) => ({ kind: 'flagged', corpus: node.corpus, flag: node.flag, index: f.index, tokens: f.tokens, trained: f.trained }));
     }
     return [];
   }
@@ -98,6 +115,31 @@ export class CorporaView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.description = node.message;
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
         item.command = { command: 'vscode.open', title: 'Open', arguments: [node.corpus.uri, { selection: new vscode.Range(node.line - 1, 0, node.line - 1, 0) }] };
+        return item;
+      }
+      case 'audit': {
+        const a = this.audits?.get(node.corpus.uri);
+        const item = new vscode.TreeItem('Token audit', vscode.TreeItemCollapsibleState.Expanded);
+        if (a) {
+          item.description = `${a.tokens.toLocaleString()} tokens · ${(100 * a.trained_ratio).toFixed(1)}% trained · ${a.policy} · max ${a.max_length}`;
+          item.tooltip = new vscode.MarkdownString(`| | |\n|---|---|\n| samples | ${a.samples} |\n| tokens (after truncation) | ${a.tokens} |\n| trained tokens | ${a.trained_tokens} |\n`
+            + `| length min / median / p90 / max | ${a.length.min} / ${a.length.median} / ${a.length.p90} / ${a.length.max} |\n| tokenizer | ${a.tokenizer.name} (${a.tokenizer.sha256.slice(0, 12)}) |\n| failed | ${a.failed} |`);
+        }
+        item.iconPath = new vscode.ThemeIcon('symbol-number');
+        return item;
+      }
+      case 'flag': {
+        const n = this.audits?.get(node.corpus.uri)?.flags[node.flag] ?? 0;
+        const item = new vscode.TreeItem(FLAG_LABELS[node.flag], n ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        item.description = String(n);
+        item.iconPath = new vscode.ThemeIcon(n ? 'warning' : 'pass', new vscode.ThemeColor(n ? 'problemsWarningIcon.foreground' : 'testing.iconPassed'));
+        return item;
+      }
+      case 'flagged': {
+        const sample = this.sampleAt(node.corpus, node.index);
+        const item = new vscode.TreeItem(`${node.index + 1}. ${String(sample?.question ?? '').split('\n')[0].slice(0, 60)}`, vscode.TreeItemCollapsibleState.None);
+        item.description = `${node.tokens} tokens · ${node.trained} trained`;
+        item.command = { command: 'dcd.openCorpusSample', title: 'Show Sample', arguments: [node.corpus.uri, node.index] };
         return item;
       }
       case 'more':

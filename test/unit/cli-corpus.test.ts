@@ -80,3 +80,17 @@ describe('dcd build / render / stats / export', () => {
     for (const c of ['build', 'render', 'stats']) assert.match(h.stdout, new RegExp(`\\b${c}\\b`));
   });
 });
+
+describe('dcd stats token audit', () => {
+  it('adds token statistics and the audit flags under "tokens"', () => {
+    const corpus = path.join(__dirname, '..', '..', 'media', 'demo', 'demo.dcd.jsonl');
+    const r = dcd(['stats', corpus, '--json', '--max-length', '400']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.tokens.samples, s.samples);
+    assert.equal(s.tokens.max_length, 400);
+    assert.ok(s.tokens.trained_tokens > 0 && s.tokens.trained_tokens < s.tokens.tokens);
+    assert.ok(s.tokens.flags.truncated > 0);
+    assert.equal(s.tokens.histogram.counts.reduce((a: number, b: number) => a + b, 0), s.samples);
+  });
+});

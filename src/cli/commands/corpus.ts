@@ -69,12 +69,14 @@ export function register(program: Command): void {
     .description('Counts by verdict, source and cot_type, text-length statistics (and token statistics when available).')
     .argument('<file>', 'corpus JSONL')
     .option('--json', 'print one JSON object')
-    .option('--max-length <n>', 'token budget for the audit flags', (v) => Number.parseInt(v, 10))
+    .option('--max-length <n>', 'token budget for the audit flags (default 32768)', (v) => Number.parseInt(v, 10))
+    .option('--policy <policy>', 'mask policy for the trained-token counts: paper | mask-draft', 'paper')
+    .option('--tokenizer <dir>', 'tokenizer or model folder (default: the bundled Qwen2.5 tokenizer)')
     .option('--no-tokens', 'skip the token statistics')
     .action(async (file: string, o) => {
       const { rows, samples } = await readSamples(file);
       const stats: Record<string, unknown> = { ...corpusStats(rows) };
-      if (o.tokens !== false) for (const ext of statsExtensions) Object.assign(stats, await ext(samples, { maxLength: o.maxLength }));
+      if (o.tokens !== false) for (const ext of statsExtensions) Object.assign(stats, await ext(samples, { maxLength: o.maxLength, policy: o.policy, tokenizer: o.tokenizer }));
       if (o.json) printJson(stats);
       else process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
     });

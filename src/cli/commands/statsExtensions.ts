@@ -1,9 +1,18 @@
 /**
- * Extra sections of `dcd stats --json`, contributed by other features (the
- * token audit adds `tokens`). Each returns keys merged into the stats object.
+ * Extra sections of `dcd stats --json`: the token audit (issue 4) under
+ * `tokens` — lengths, trained-token ratio, truncation flags.
  */
 import type { DcdSample } from '../../core/model';
+import { auditCorpus } from '../../core/audit';
 
-export type StatsExtension = (samples: DcdSample[], opts: { maxLength?: number }) => Promise<Record<string, unknown>>;
+export type StatsExtension = (samples: DcdSample[], opts: { maxLength?: number; policy?: string; tokenizer?: string }) => Promise<Record<string, unknown>>;
 
-export const statsExtensions: StatsExtension[] = [];
+const tokenAudit: StatsExtension = async (samples, opts) => {
+  const audit = await auditCorpus(samples, {
+    maxLength: opts.maxLength, tokenizerDir: opts.tokenizer,
+    policy: opts.policy === 'mask-draft' ? 'mask-draft' : 'paper',
+  });
+  return { tokens: audit };
+};
+
+export const statsExtensions: StatsExtension[] = [tokenAudit];

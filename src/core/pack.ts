@@ -1,0 +1,236 @@
+/**
+ * The training export (docs/FORMATS.md §1): ids.npy, labels.npy, offsets.npy
+ * and manifest.json in one folder, which the Python trainer consumes as-is.
+ * The folder is written under a temporary name and renamed into place, so a
+ * reader sees the old export or the new one, never half of one.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { version } from '../../package.json';
+import { parseJsonl } from './jsonl';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, labelsFor, summarizeMask, type MaskFlags, type MaskPolicy } from './mask';
+import { planTraining, type TrainingPlan } from './plan';
+import { sha256Hex, vocabSizeOf } from './tokenizer/source';
+import { tokenizeCorpus, type CorpusTokenOptions } from './tokenizer/corpus';
+
+// ---------------------------------------------------------------- .npy
+
+export type NpyDescr = '<i4' | '<i8';
+
+/** A NumPy v1.0 .npy file holding a 1-D little-endian array. */
+export function encodeNpy(data: Int32Array | BigInt64Array): Uint8Array {
+  const descr: NpyDescr = data instanceof Int32Array ? '<i4' : '<i8';
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${data.length},), }`;
+  // magic (6) + version (2) + header length (2) + dict + padding + '\n' is a multiple of 64.
+  const unpadded = 10 + dict.length + 1;
+  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0); // \x93NUMPY v1.0
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+/** Reads a 1-D `<i4` or `<i8` .npy (v1.0–3.0). */
+export function decodeNpy(bytes: Uint8Array): { descr: NpyDescr; shape: number[]; data: Int32Array | BigInt64Array } {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new Error('not a .npy file');
+  const major = bytes[6];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
+  const hstart = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.subarray(hstart, hstart + hlen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if ((descr !== '<i4' && descr !== '<i8') || fortran !== 'False' || shapeText === undefined) throw new Error(`unsupported .npy header ${header.trim()}`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const start = hstart + hlen;
+  const width = descr === '<i4' ? 4 : 8;
+  if (bytes.length - start !== count * width) throw new Error(`.npy data has ${bytes.length - start} bytes, expected ${count * width}`);
+  const copy = new Uint8Array(bytes.subarray(start)).buffer; // a copy: a Buffer's own .buffer may be a shared pool
+  return { descr, shape, data: descr === '<i4' ? new Int32Array(copy) : new BigInt64Array(copy) };
+}
+
+// ---------------------------------------------------------------- corpus input
+
+/** A corpus line that cannot be exported; the message names the file and line. */
+export class CorpusLineError extends Error {
+  constructor(message: string, readonly line: number) { super(message); this.name = 'CorpusLineError'; }
+}
+
+export interface CorpusTrace {
+  /** 0-based position among the corpus's non-blank lines. */
+  index: number;
+  /** 1-based line number in the file. */
+  line: number;
+  id: string | null;
+  text: string;
+  chain?: string;
+}
+
+/**
+ * The traces of a corpus JSONL (DcdSample lines; the `text` field). A
+ * malformed line, or one without a string `text`, is an error naming the line.
+ */
+export function corpusTraces(content: string, file = '<corpus>'): CorpusTrace[] {
+  const out: CorpusTrace[] = [];
+  parseJsonl<Record<string, unknown>>(content).forEach((row, index) => {
+    if (row.kind === 'error') throw new CorpusLineError(`${file}:${row.line}: ${row.message}`, row.line);
+    const v = row.value;
+    if (typeof v.text !== 'string') throw new CorpusLineError(`${file}:${row.line}: the sample has no string "text" field`, row.line);
+    out.push({ index, line: row.line, id: typeof v.id === 'string' ? v.id : null, text: v.text, chain: typeof v.chain === 'string' ? v.chain : undefined });
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- export
+
+export interface ExportManifest {
+  format: 'dcd-export';
+  version: 1;
+  created_by: string;
+  corpus: { path: string; sha256: string };
+  tokenizer: { name: string; sha256: string; vocab_size: number };
+  /** Template preset the traces were parsed with. */
+  template: string;
+  policy: MaskPolicy;
+  max_length: number;
+  samples: number;
+  tokens: number;
+  trained_tokens: number;
+  sample_ids: Array<string | null>;
+  files: Record<'ids.npy' | 'labels.npy' | 'offsets.npy', string>;
+  /** Counts over the exported samples (spec §4: flagged, never trained silently). */
+  flags: Record<keyof MaskFlags, number>;
+  /** Samples left out by `dropFlagged`, with their flags. */
+  dropped: Array<{ index: number; line: number; id: string | null; flags: Array<keyof MaskFlags> }>;
+  plan: TrainingPlan;
+}
+
+export interface PackOptions extends CorpusTokenOptions {
+  policy?: MaskPolicy;
+  maxLength?: number;
+  /** Plan preset recorded in the manifest (default `paper`). */
+  planPreset?: string;
+  /** Leave out samples whose verdict or answer would be cut, or that have no trained token. */
+  dropFlagged?: boolean;
+}
+
+const FLAG_NAMES: Array<keyof MaskFlags> = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained'];
+
+async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
+  const h = await fs.open(file, 'w');
+  try { await h.writeFile(data); await h.sync(); } finally { await h.close(); }
+}
+
+/** Replaces `dir` by `tmp` (a fresh export); refuses to replace a folder that is not an export. */
+async function swapInto(tmp: string, dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch(() => null);
+  if (entries === null) { await fs.rename(tmp, dir); return; }
+  if (entries.length) {
+    const m = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { format?: string }).catch(() => null);
+    if (m?.format !== 'dcd-export') throw new Error(`${dir} exists and is not a DCD export; choose another --out.`);
+  }
+  const old = path.join(path.dirname(dir), `.${path.basename(dir)}.old-${randomBytes(4).toString('hex')}`);
+  await fs.rename(dir, old);
+  try {
+    await fs.rename(tmp, dir);
+  } catch (err) {
+    await fs.rename(old, dir).catch(() => undefined);
+    throw err;
+  }
+  await fs.rm(old, { recursive: true, force: true });
+}
+
+/** Tokenizes a corpus file and writes its training export into `outDir`; returns the manifest. */
+export async function packCorpus(file: string, outDir: string, opts: PackOptions = {}): Promise<ExportManifest> {
+  const policy = opts.policy ?? DEFAULT_POLICY;
+  const maxLength = opts.maxLength ?? DEFAULT_MAX_LENGTH;
+  const preset = opts.preset ?? 'paper';
+  const bytes = await fs.readFile(file);
+  const traces = corpusTraces(bytes.toString('utf8'), file);
+  const corpus = await tokenizeCorpus(traces.map((t) => ({ text: t.text, group: t.chain })), true, opts);
+  corpus.samples.forEach((s, i) => {
+    if (!s.layout) throw new CorpusLineError(`${file}:${traces[i].line}: ${s.error ?? 'could not be tokenized'}`, traces[i].line);
+  });
+
+  const flags: Record<keyof MaskFlags, number> = { truncated: 0, verdict_cut: 0, answer_cut: 0, zero_trained: 0 };
+  const dropped: ExportManifest['dropped'] = [];
+  const kept: number[] = [];
+  let total = 0;
+  corpus.samples.forEach((s, i) => {
+    const m = summarizeMask(s.layout!, policy, maxLength);
+    const on = FLAG_NAMES.filter((f) => m.flags[f]);
+    if (opts.dropFlagged && (m.flags.verdict_cut || m.flags.answer_cut || m.flags.zero_trained)) {
+      dropped.push({ index: traces[i].index, line: traces[i].line, id: traces[i].id, flags: on });
+      return;
+    }
+    for (const f of on) flags[f]++;
+    kept.push(i);
+    total += m.tokens;
+  });
+
+  const ids = new Int32Array(total);
+  const labels = new Int32Array(total);
+  const offsets = new BigInt64Array(kept.length + 1);
+  let pos = 0;
+  let trained = 0;
+  kept.forEach((i, k) => {
+    const s = corpus.samples[i];
+    const lab = labelsFor(s.ids!, s.layout!, policy, maxLength);
+    ids.set(s.ids!.subarray(0, lab.length), pos);
+    labels.set(lab, pos);
+    for (const l of lab) if (l !== -100) trained++;
+    pos += lab.length;
+    offsets[k + 1] = BigInt(pos);
+  });
+
+  const vocabSize = corpus.vocabSize ?? vocabSizeOf(corpus.source);
+  const npy = { 'ids.npy': encodeNpy(ids), 'labels.npy': encodeNpy(labels), 'offsets.npy': encodeNpy(offsets) };
+  const manifest: ExportManifest = {
+    format: 'dcd-export', version: 1, created_by: `dcd-studio ${version}`,
+    corpus: { path: path.basename(file), sha256: sha256Hex(bytes) },
+    tokenizer: { name: corpus.source.name, sha256: corpus.source.sha256, vocab_size: vocabSize },
+    template: preset,
+    policy, max_length: maxLength,
+    samples: kept.length, tokens: total, trained_tokens: trained,
+    sample_ids: kept.map((i) => traces[i].id),
+    files: {
+      'ids.npy': sha256Hex(npy['ids.npy']), 'labels.npy': sha256Hex(npy['labels.npy']), 'offsets.npy': sha256Hex(npy['offsets.npy']),
+    },
+    flags, dropped,
+    plan: planTraining(kept.length, opts.planPreset ?? 'paper', { tokens: total, trained_tokens: trained }),
+  };
+
+  const dir = path.resolve(outDir);
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await fs.mkdir(tmp);
+  try {
+    for (const [name, data] of Object.entries(npy)) await writeSynced(path.join(tmp, name), data);
+    await writeSynced(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await swapInto(tmp, dir);
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return manifest;
+}
+
+/** Reads an export back (for tests and tools): the manifest and the three arrays, hashes checked. */
+export async function readExport(dir: string): Promise<{ manifest: ExportManifest; ids: Int32Array; labels: Int32Array; offsets: BigInt64Array }> {
+  const manifest = JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as ExportManifest;
+  const load = async (name: keyof ExportManifest['files']): Promise<Int32Array | BigInt64Array> => {
+    const bytes = await fs.readFile(path.join(dir, name));
+    if (sha256Hex(bytes) !== manifest.files[name]) throw new Error(`${name}: sha256 differs from the manifest`);
+    return decodeNpy(bytes).data;
+  };
+  const [ids, labels, offsets] = await Promise.all([load('ids.npy'), load('labels.npy'), load('offsets.npy')]);
+  if (!(ids instanceof Int32Array) || !(labels instanceof Int32Array) || !(offsets instanceof BigInt64Array)) throw new Error('unexpected dtypes in the export');
+  return { manifest, ids, labels, offsets };
+}
