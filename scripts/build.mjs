@@ -12,7 +12,7 @@ const production = process.argv.includes('--production');
 const out = path.join(ROOT, 'out');
 
 // Native or optional modules stay outside the bundles and load from node_modules at run time.
-const nodeExternals = ['vscode', 'onnxruntime-node', 'sharp', 'tokenizers', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
+const nodeExternals = ['vscode', 'onnxruntime-node', 'tokenizers', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
 
 const exists = (p) => fs.existsSync(path.join(ROOT, p));
 
@@ -51,6 +51,8 @@ for (const [entry, file] of nodeEntries) {
     external: file.startsWith('test/') ? [...nodeExternals, 'mocha'] : nodeExternals,
     banner: file === 'cli.js' ? { js: '#!/usr/bin/env node' } : undefined,
     loader: { '.node': 'copy' },
+    // transformers.js requires sharp for image utilities DCD Studio never uses: see scripts/shims/sharp.cjs.
+    alias: { sharp: './scripts/shims/sharp.cjs' },
   }));
 }
 for (const [entry, file] of webviewEntries) {
