@@ -1,0 +1,255 @@
+/**
+ * Protocols of the evaluation webviews:
+ *  - the Results view ("DCD: Open Eval Results…"): runs × benchmarks with
+ *    stderr, the paper's Table 1 for reference, deltas against a baseline
+ *    row, CSV export;
+ *  - the Eval Samples view ("DCD: Open Eval Samples…"): one `samples_*.jsonl`
+ *    file, row by row, with the output shown as a stage-coloured trace and
+ *    the training-corpus questions most like the eval question.
+ * Pure types: the extension host and the webviews both import them.
+ */
+import type { Api } from '../protocol';
+
+// ---------------------------------------------------------------------------
+// Results view
+
+/** A column of the results table: one of the paper's benchmarks, or a (task, metric) of some run. */
+export interface EvalColumn {
+  id: string;
+  label: string;
+  kind: 'benchmark' | 'task';
+  /** The headline metric key (`metric,filter`). */
+  metric: string;
+  /** For `task` columns: the results task. */
+  task?: string;
+  /** What the column shows, for a tooltip. */
+  hint: string;
+}
+
+export interface EvalCell {
+  /** A fraction in [0, 1] (the view prints percent). */
+  value: number;
+  /** The harness's standard error of the value, where it computed one. */
+  stderr: number | null;
+  /** AIME: problems solved and problems asked. */
+  correct?: number;
+  total?: number;
+  /** Results task and metric key the value came from (runs only). */
+  source?: { task: string; metric: string };
+  /** The results file (workspace-relative) that gave the value. */
+  file?: string;
+  /** Documents graded (`n-samples.effective`) and the task's full size, when known. */
+  n?: number | null;
+  nOriginal?: number | null;
+  /** DCD-aware rows: the stock extraction on the same generations (the `dcd_` task's stock filter), to compare. */
+  stockOnSameOutputs?: number | null;
+}
+
+export interface EvalTableRow {
+  id: string;
+  label: string;
+  origin: 'paper' | 'run';
+  grading?: 'stock' | 'dcd';
+  /** The run the row belongs to (runs only). */
+  runId?: string;
+  note?: string;
+  /** Column id → cell; null = not reported. */
+  cells: Record<string, EvalCell | null>;
+}
+
+export interface EvalRunFile {
+  /** Workspace-relative path (or absolute outside the workspace). */
+  label: string;
+  uri: string;
+  date: string | null;
+  backend: string | null;
+  limit: number | null;
+  lmEvalVersion: string | null;
+  tasks: string[];
+}
+
+export interface EvalRunMetric {
+  task: string;
+  metric: string;
+  value: number | null;
+  stderr: number | null;
+  nShot: number | null;
+  n: number | null;
+  nOriginal: number | null;
+  file: string;
+}
+
+export interface EvalRunSamples {
+  task: string;
+  label: string;
+  uri: string;
+}
+
+export interface EvalRunView {
+  id: string;
+  label: string;
+  model: string;
+  /** The run's folder (lm-eval's `<output_path>/<model_sanitized>`), workspace-relative. */
+  folder: string;
+  files: EvalRunFile[];
+  /** Every metric of every task (newest file per task), stderr beside it. */
+  metrics: EvalRunMetric[];
+  /** Sample logs found beside the results (newest per task). */
+  samples: EvalRunSamples[];
+  hasDcd: boolean;
+}
+
+export interface ResultsViewState {
+  columns: EvalColumn[];
+  /** Paper rows first, then each run's stock row and, where graded DCD-aware, its DCD row. */
+  rows: EvalTableRow[];
+  runs: EvalRunView[];
+  baselineId: string;
+  /** Row id → column id → row − baseline (fraction), null where either is missing. */
+  deltas: Record<string, Record<string, number | null>>;
+  /** Problems met while loading (unreadable files, …). */
+  warnings: string[];
+}
+
+/** What the extension host serves to the Results webview. */
+export interface ResultsHostApi extends Api {
+  requests: {
+    getState: { req: Record<string, never>; res: ResultsViewState };
+    setBaseline: { req: { id: string }; res: ResultsViewState };
+    /** Asks where to save (save dialog), writes atomically; null when cancelled. */
+    exportCsv: { req: { baselineId: string }; res: { saved: string | null } };
+    /** Pick more results (a file or a folder) and add them. */
+    addResults: { req: Record<string, never>; res: ResultsViewState };
+    removeRun: { req: { id: string }; res: ResultsViewState };
+    openSamples: { req: { uri: string }; res: Record<string, never> };
+    openFile: { req: { uri: string }; res: Record<string, never> };
+  };
+  events: {
+    ready: Record<string, never>;
+  };
+}
+
+/** What the Results webview serves to the host. */
+export interface ResultsWebviewApi extends Api {
+  requests: Record<string, never>;
+  events: {
+    state: ResultsViewState;
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Eval Samples view (drill-down)
+
+/** Stage of a piece of model output, named like the trace grammar's regions. */
+export type OutputRegion = 'tag' | 'draft' | 'bridge' | 'chain' | 'verdict' | 'final_answer' | 'text';
+
+export interface OutputSegment {
+  start: number;
+  end: number;
+  region: OutputRegion;
+  /** For `verdict`: which verdict sentence. */
+  verdict?: 'correct' | 'incorrect';
+}
+
+/** One row of the sample list (small: no prompt or output). */
+export interface EvalSampleItem {
+  line: number;
+  docId: number | null;
+  filter: string | null;
+  correct: boolean | null;
+  extracted: string | null;
+  gold: string;
+  /** The question, shortened to one line. */
+  preview: string;
+}
+
+export interface EvalSamplesInit {
+  uri: string;
+  /** Workspace-relative file name. */
+  label: string;
+  task: string | null;
+  /** The paper benchmark of the task (its label), if it is one. */
+  benchmark: string | null;
+  /** Filters logged in the file (`strict-match`, `dcd-answer`, …); empty when it logs none. */
+  filters: string[];
+  items: EvalSampleItem[];
+  /** Malformed lines, kept and shown. */
+  errors: Array<{ line: number; message: string }>;
+  corpora: CorpusChoice[];
+  corpus: string;
+}
+
+export interface CorpusChoice {
+  /** `workspace` (every corpus of the workspace) or a file's URI. */
+  id: string;
+  label: string;
+}
+
+export interface EvalSampleDetail {
+  line: number;
+  docId: number | null;
+  filter: string | null;
+  question: string | null;
+  prompt: string;
+  messages: Array<{ role: string; content: string }> | null;
+  output: string;
+  segments: OutputSegment[];
+  extracted: string | null;
+  /** The text after the last DCD answer tag (what the DCD-aware metric grades), or null when there is none. */
+  answerSection: string | null;
+  gold: string;
+  target: string;
+  correct: boolean | null;
+  metric: string | null;
+  score: number | null;
+  metrics: Record<string, number>;
+}
+
+export interface SimilarQuestion {
+  /** Corpus file (workspace-relative) and the sample's 0-based position among its samples. */
+  file: string;
+  uri: string;
+  index: number;
+  id: string | null;
+  question: string;
+  containment: number;
+  jaccard: number;
+  shared: number;
+  /** Samples of the corpus with this same question. */
+  copies: number;
+}
+
+export interface SimilarResult {
+  corpus: string;
+  /** Distinct questions searched. */
+  searched: number;
+  n: number;
+  query: string;
+  matches: SimilarQuestion[];
+}
+
+/** What the extension host serves to the Eval Samples webview. */
+export interface EvalSamplesHostApi extends Api {
+  requests: {
+    /** The file's rows (the webview asks when it is (re)created). */
+    getInit: { req: Record<string, never>; res: EvalSamplesInit };
+    getSample: { req: { line: number }; res: EvalSampleDetail };
+    similar: { req: { line: number; corpus: string }; res: SimilarResult };
+    /** Pick a corpus file (open dialog); returns the new choices and the chosen id (unchanged when cancelled). */
+    pickCorpus: { req: Record<string, never>; res: { corpora: CorpusChoice[]; corpus: string } };
+    openCorpusSample: { req: { uri: string; index: number }; res: Record<string, never> };
+  };
+  events: {
+    ready: Record<string, never>;
+  };
+}
+
+/** What the Eval Samples webview serves to the host. */
+export interface EvalSamplesWebviewApi extends Api {
+  requests: Record<string, never>;
+  events: {
+    init: EvalSamplesInit;
+    /** Select a row (by file line), e.g. when the host opens the view on one sample. */
+    select: { line: number };
+  };
+}

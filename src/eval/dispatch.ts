@@ -1,0 +1,322 @@
+/**
+ * Dispatches an evaluation to a host (pure of vscode: the extension and tests
+ * share it): one `lm_eval` job per benchmark, built by the core's
+ * `buildLmEvalCommand`, run on the jobs engine's host sessions in the jobs
+ * engine's job-directory layout (status, runner.pid, pid, exit_code, cancel,
+ * log.txt), so the engine's `refresh`, `followLog` and `cancel` work on eval
+ * jobs as on training jobs, and they appear in the same job history.
+ *
+ * - Before anything runs, one probe on the host: can the host's Python import
+ *   `lm_eval` (else every job of the evaluation fails at once with a message
+ *   that says to run Set Up Host) and `vllm` (else `--model hf`, with the
+ *   core's warning).
+ * - The benchmarks of one evaluation share the GPU: each job's runner waits
+ *   until the previous one has ended (or its runner is gone) before it starts.
+ *   All calls write into one `--output_path` (`<root>/evals/<evalId>`), so
+ *   their results land in one folder: one run in the Results view.
+ * - The Hugging Face token travels only in the environment: on the launch
+ *   command's stdin (`export` lines, as the engine sends `secretEnv`), never in argv, job.json or a log.
+ */
+import * as path from 'node:path';
+import { BENCHMARKS, type BenchmarkId } from '../core/eval/benchmarks';
+import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../core/eval/lmevalCommand';
+import { redactSecrets } from '../core/eval/shell';
+import { newJobId, type FollowOptions, type Follower } from '../core/jobs/engine';
+import { JOB_FILES, launchCommand } from '../core/jobs/runner';
+import { isTerminal, type JobStatus } from '../core/jobs/status';
+import { applyStatus, type JobRecord, type JobSpec, type JobStore } from '../core/jobs/store';
+import { collectBundle, uploadBundle } from '../core/remote/bundle';
+import { DEFAULT_PYTHON, DEFAULT_ROOT, type HostProfile } from '../core/remote/profiles';
+import { execChecked, hostPath, joinHost, writeHostFileAtomic, type HostSession } from '../core/remote/session';
+import { shellExports, shellJoin, shellQuote } from '../core/remote/shellQuote';
+
+/** What dispatch needs of the jobs engine (`JobEngine` has all of it). */
+export interface EvalJobEngine {
+  readonly store: JobStore;
+  session(profile: HostProfile): Promise<HostSession>;
+  followLog(id: string, fromOffset: number, onText: (text: string, toOffset: number) => void, opts?: FollowOptions): Follower;
+  refresh(id: string): Promise<JobRecord>;
+}
+
+/** Settings that apply to every benchmark call of an evaluation (the `dcd.eval.*` settings). */
+export type EvalSettings = Pick<LmEvalOptions,
+  'applyChatTemplate' | 'maxGenToks' | 'maxModelLen' | 'tensorParallelSize' | 'gpuMemoryUtilization' | 'seed' | 'limit' | 'dtype' | 'batchSize' | 'backend'>;
+
+export interface EvalRequest {
+  /** A checkpoint directory on the host (e.g. from a training job) or a Hugging Face model id. */
+  model: string;
+  benchmarks: BenchmarkId[];
+  /** Grade DCD-aware as well (the `dcd_` task variants, beside the stock tasks). */
+  dcd: boolean;
+  settings?: EvalSettings;
+  /** The user's Hugging Face token (SecretStorage): environment only. */
+  hfToken?: string;
+  /** The local `python-backend/` directory: its `lmeval_tasks/` go to the host for DCD-aware grading. */
+  backendDir: string;
+}
+
+/** What an eval job's record holds (no secret). */
+export interface EvalJobSpec {
+  kind: 'eval';
+  /** Empty: an eval job has no local export. Kept so the record still reads as a job record. */
+  data: string;
+  model: string;
+  evalId: string;
+  benchmark: BenchmarkId;
+  tasks: string[];
+  backend: 'vllm' | 'hf';
+  numFewshot: number;
+  /** `--output_path` on the host and the folder lm-eval writes results and samples into. */
+  outputPath: string;
+  resultsDir: string;
+  /** The command line, quoted, as run (it holds no secret). */
+  command: string;
+}
+
+export interface EvalDispatchJob {
+  id: string;
+  benchmark: BenchmarkId;
+  /** The command without its environment (the token is not kept here). */
+  argv: string[];
+  envNames: string[];
+  record: JobRecord;
+}
+
+export interface EvalDispatch {
+  evalId: string;
+  host: string;
+  model: string;
+  backend: 'vllm' | 'hf';
+  outputPath: string;
+  /** `<outputPath>/<model_sanitized>` on the host. */
+  resultsDir: string;
+  jobs: EvalDispatchJob[];
+  warnings: string[];
+}
+
+export interface DispatchHooks {
+  onStatus?: (benchmark: BenchmarkId, status: JobStatus) => void;
+  onWarning?: (message: string) => void;
+}
+
+/** The host cannot run lm_eval: nothing was started, every job of the evaluation is failed with this message. */
+export class LmEvalMissingError extends Error {
+  constructor(message: string, readonly host: string) {
+    super(message);
+    this.name = 'LmEvalMissingError';
+  }
+}
+
+/** The probe: which interpreter answers, and whether lm_eval / vllm import. */
+export function probeCommand(python: string): string {
+  const py = shellQuote(python);
+  return [
+    `if ! command -v ${py} >/dev/null 2>&1; then echo python=missing; exit 0; fi`,
+    `${shellJoin([python, '-c', 'import lm_eval'])} >/dev/null 2>&1; echo "lm_eval=$?"`,
+    `${shellJoin([python, '-c', 'import vllm'])} >/dev/null 2>&1; echo "vllm=$?"`,
+  ].join('\n');
+}
+
+export interface ProbeResult { python: boolean; lmEval: boolean; vllm: boolean }
+
+export function parseProbe(stdout: string): ProbeResult {
+  const kv = new Map(stdout.split('\n').map((l) => l.trim().split('=') as [string, string]).filter((p) => p.length === 2));
+  if (kv.get('python') === 'missing') return { python: false, lmEval: false, vllm: false };
+  return { python: true, lmEval: kv.get('lm_eval') === '0', vllm: kv.get('vllm') === '0' };
+}
+
+export function lmEvalMissingMessage(host: string, python: string, probe: ProbeResult): string {
+  const install = `${python} -m pip install "lm_eval[vllm]>=0.4.10"`;
+  if (!probe.python) {
+    return `lm-eval is not installed on ${host}: its Python (${python}) was not found. Run "DCD: Set Up Host" for ${host}, or set the host's "python" to an interpreter that has lm-eval.`;
+  }
+  return `lm-eval is not installed on ${host} (${python} cannot import lm_eval). Run "DCD: Set Up Host" for ${host}, or install it there: ${install}`;
+}
+
+/**
+ * The runner of one eval job: the engine's job-directory protocol around one
+ * `lm_eval` call, which first waits for the previous benchmark of the same
+ * evaluation (`after`, a job directory) to end.
+ */
+export function evalRunnerScript(jobId: string, jobDir: string, argv: readonly string[], python: string, after?: string): string {
+  const q = shellQuote;
+  const f = JOB_FILES;
+  const wait = after ? `# One GPU, one call at a time: wait for the previous benchmark of this evaluation.
+after=${q(after)}
+while [ -f "$after/${f.status}" ] && ! grep -qE '^(succeeded|failed|cancelled)$' "$after/${f.status}" 2>/dev/null; do
+  if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
+  if [ -s "$after/${f.runnerPid}" ] && ! kill -0 "$(cat "$after/${f.runnerPid}")" 2>/dev/null; then break; fi
+  sleep 2
+done
+` : '';
+  return `#!/bin/sh
+# DCD Studio eval job ${jobId} (generated): one lm_eval call. It records its
+# pid and exit status and writes the job's final status, as training jobs do.
+cd ${q(jobDir)} || exit 1
+echo $$ > ${f.runnerPid}
+setstatus() { printf '%s\\n' "$1" > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}; }
+if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
+${wait}if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
+if ! ${shellJoin([python, '-c', 'import lm_eval'])} >/dev/null 2>&1; then
+  echo ${q(`lm-eval is not installed (${python} cannot import lm_eval): run "DCD: Set Up Host", or install it: ${python} -m pip install "lm_eval[vllm]>=0.4.10"`)} >> ${f.log}
+  echo 127 > ${f.exitCode}
+  setstatus failed
+  exit 0
+fi
+setstatus running
+echo ${q(`$ ${shellJoin(argv)}`)} >> ${f.log}
+PYTHONUNBUFFERED=1 ${shellJoin(argv)} >> ${f.log} 2>&1 < /dev/null &
+child=$!
+echo "$child" > ${f.pid}
+wait "$child"
+rc=$?
+echo "$rc" > ${f.exitCode}
+if [ -e ${f.cancel} ]; then setstatus cancelled
+elif [ "$rc" -eq 0 ]; then setstatus succeeded
+else setstatus failed; fi
+`;
+}
+
+function pythonOf(session: HostSession, profile: HostProfile): string {
+  const p = profile.python ?? DEFAULT_PYTHON;
+  return p.includes('/') ? hostPath(session.home, p) : p;
+}
+
+async function setStatus(store: JobStore, id: string, to: JobStatus, extra: Partial<JobRecord> = {}): Promise<JobRecord> {
+  return store.update(id, (rec) => (isTerminal(rec.status) ? rec : { ...applyStatus(rec, to), ...extra }));
+}
+
+/**
+ * Starts the evaluation: one job per benchmark, in order. Returns once every
+ * job is queued on the host. Invalid settings throw before any job exists;
+ * a host without lm-eval fails every job and throws LmEvalMissingError.
+ */
+export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, req: EvalRequest, hooks: DispatchHooks = {}): Promise<EvalDispatch> {
+  if (!req.benchmarks.length) throw new Error('no benchmark chosen');
+  const settings = req.settings ?? {};
+  const common = { ...settings, model: req.model, dcd: req.dcd, hfToken: req.hfToken };
+  // Validate every call before anything is created (the paths are placeholders here).
+  for (const benchmark of req.benchmarks) buildLmEvalCommand({ ...common, benchmark, outputPath: '/tmp/dcd-eval-check' });
+
+  const store = engine.store;
+  const evalId = newJobId();
+  const now = new Date().toISOString();
+  const ids: string[] = [];
+  for (const benchmark of req.benchmarks) {
+    const id = newJobId();
+    ids.push(id);
+    const b = BENCHMARKS[benchmark];
+    const spec: EvalJobSpec = {
+      kind: 'eval', data: '', model: req.model, evalId, benchmark, tasks: [b.task], backend: settings.backend ?? 'vllm',
+      numFewshot: b.numFewshot, outputPath: '', resultsDir: '', command: '',
+    };
+    // JobSpec describes training jobs; an eval job's spec is marked `kind: 'eval'` instead of a preset.
+    await store.put({
+      id, host: profile, status: 'preparing', history: [{ status: 'preparing', time: now }], createdAt: now, updatedAt: now,
+      spec: spec as unknown as JobSpec,
+    });
+    hooks.onStatus?.(benchmark, 'preparing');
+  }
+  const failAll = async (message: string) => {
+    for (const id of ids) await setStatus(store, id, 'failed', { error: message }).catch(() => undefined);
+    req.benchmarks.forEach((b) => hooks.onStatus?.(b, 'failed'));
+  };
+
+  try {
+    const session = await engine.session(profile);
+    const root = hostPath(session.home, profile.root ?? DEFAULT_ROOT);
+    const python = pythonOf(session, profile);
+    const probe = parseProbe((await session.exec(probeCommand(python), { timeoutMs: 180_000 })).stdout);
+    if (!probe.python || !probe.lmEval) throw new LmEvalMissingError(lmEvalMissingMessage(session.label, python, probe), session.label);
+
+    // The DCD task YAMLs: in place locally, uploaded (content-addressed, once) to an SSH host.
+    let includePath: string | undefined;
+    const needsTasks = req.dcd && req.benchmarks.some((b) => BENCHMARKS[b].dcdTask);
+    if (needsTasks) {
+      if (session.kind === 'ssh') {
+        for (const id of ids) await setStatus(store, id, 'uploading');
+        req.benchmarks.forEach((b) => hooks.onStatus?.(b, 'uploading'));
+        const up = await uploadBundle(session, await collectBundle(req.backendDir), joinHost(root, 'backend'));
+        includePath = joinHost(up.dest, 'lmeval_tasks');
+      } else {
+        includePath = path.join(path.resolve(req.backendDir), 'lmeval_tasks');
+      }
+    }
+
+    const outputPath = joinHost(root, 'evals', evalId);
+    await session.mkdirp(outputPath);
+    const warnings: string[] = [];
+    const jobs: EvalDispatchJob[] = [];
+    let after: string | undefined;
+    let resultsDir = '';
+    let backend: 'vllm' | 'hf' = settings.backend ?? 'vllm';
+    for (let i = 0; i < req.benchmarks.length; i++) {
+      const benchmark = req.benchmarks[i];
+      const id = ids[i];
+      const cmd: LmEvalCommand = buildLmEvalCommand({
+        ...common, benchmark, outputPath, python, includePath, vllmAvailable: probe.vllm,
+        model: req.model.startsWith('~/') ? hostPath(session.home, req.model) : req.model,
+      });
+      for (const w of cmd.warnings) if (!warnings.includes(w)) { warnings.push(w); hooks.onWarning?.(w); }
+      resultsDir = cmd.resultsDir;
+      backend = cmd.backend;
+      const jobDir = joinHost(root, 'jobs', id);
+      const command = shellJoin(cmd.argv);
+      const spec: EvalJobSpec = {
+        kind: 'eval', data: '', model: req.model, evalId, benchmark, tasks: cmd.tasks, backend: cmd.backend,
+        numFewshot: cmd.numFewshot, outputPath, resultsDir: cmd.resultsDir, command,
+      };
+      await session.mkdirp(jobDir);
+      await session.writeFile(joinHost(jobDir, JOB_FILES.config), JSON.stringify({
+        id, kind: 'eval', spec, host: profile.name, env: Object.keys(cmd.env), after: after ?? null, createdAt: now,
+      }, null, 2) + '\n');
+      await session.writeFile(joinHost(jobDir, JOB_FILES.runner), evalRunnerScript(id, jobDir, cmd.argv, python, after));
+      await writeHostFileAtomic(session, joinHost(jobDir, JOB_FILES.status), 'queued\n');
+      let rec = await store.update(id, (x) => ({ ...applyStatus(x, 'queued'), spec: spec as unknown as JobSpec, remote: { jobDir, backendDir: includePath ? path.posix.dirname(includePath) : '', exportDir: '', python } }));
+      hooks.onStatus?.(benchmark, 'queued');
+      const withEnv = Object.keys(cmd.env).length > 0;
+      const launch = launchCommand(jobDir, id, profile.launcher ?? 'auto', withEnv);
+      const r = await execChecked(session, launch.command, { stdin: withEnv ? shellExports(cmd.env) : undefined });
+      const launcher = /launcher=(tmux|setsid)/.exec(r.stdout)?.[1] as 'tmux' | 'setsid' | undefined;
+      rec = await store.update(id, (x) => ({ ...x, remote: { ...x.remote!, launcher } }));
+      jobs.push({ id, benchmark, argv: cmd.argv, envNames: Object.keys(cmd.env), record: rec });
+      after = jobDir;
+    }
+    return { evalId, host: session.label, model: req.model, backend, outputPath, resultsDir, jobs, warnings };
+  } catch (err) {
+    const message = redactSecrets((err as Error).message, req.hfToken ? [req.hfToken] : []);
+    await failAll(message);
+    if (err instanceof LmEvalMissingError) throw err;
+    throw new Error(message);
+  }
+}
+
+export interface FollowEvalHooks {
+  /** Log text of a job, secrets masked. */
+  onLog?: (job: EvalDispatchJob, text: string) => void;
+  onDone?: (job: EvalDispatchJob, status: JobStatus) => void;
+  /** Stop following (the jobs keep running on the host). */
+  signal?: { stopped: boolean };
+  followOptions?: FollowOptions;
+}
+
+/** Follows the jobs' logs one after the other (they run one after the other), to their ends. */
+export async function followEval(engine: EvalJobEngine, dispatch: EvalDispatch, secrets: readonly string[], hooks: FollowEvalHooks = {}): Promise<Array<{ id: string; benchmark: BenchmarkId; status: JobStatus; error?: string }>> {
+  const out: Array<{ id: string; benchmark: BenchmarkId; status: JobStatus; error?: string }> = [];
+  for (const job of dispatch.jobs) {
+    if (hooks.signal?.stopped) break;
+    const follower = engine.followLog(job.id, 0, (text) => hooks.onLog?.(job, redactSecrets(text, secrets)), hooks.followOptions);
+    const poll = setInterval(() => { if (hooks.signal?.stopped) follower.stop(); }, 200);
+    let status: JobStatus;
+    try {
+      status = (await follower.done).status;
+    } finally {
+      clearInterval(poll);
+    }
+    const rec = await engine.refresh(job.id).catch(() => undefined);
+    if (rec) status = rec.status;
+    hooks.onDone?.(job, status);
+    out.push({ id: job.id, benchmark: job.benchmark, status, error: rec?.error });
+  }
+  return out;
+}

@@ -1,0 +1,159 @@
+/**
+ * "DCD: Open Eval Samples…": the drill-down into one lm-eval sample log
+ * (`samples_<task>_<ts>.jsonl`): every row with its grade, and for the chosen
+ * row the prompt, the output as a stage-coloured trace, the extracted answer,
+ * the gold answer, and the training-corpus questions most like it.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviews/webviewHost';
+import { benchmarkOfTask } from '../core/eval/benchmarks';
+import { DRILLDOWN_NGRAM, similarQuestions } from '../core/eval/contamination';
+import { parseSamplesJsonl, type EvalSampleRow, type EvalSamplesParse } from '../core/eval/samples';
+import type {
+  CorpusChoice, EvalSampleDetail, EvalSampleItem, EvalSamplesHostApi, EvalSamplesInit, EvalSamplesWebviewApi, SimilarResult,
+} from '../core/protocols/eval';
+import { questionOfSample } from './contaminationReport';
+import { CorpusIndexCache, WORKSPACE_CORPUS, workspaceCorpora } from './corpusQuestions';
+import { segmentOutput } from './outputRegions';
+import { displayPath, readText } from './workspaceFiles';
+
+const oneLine = (s: string, n = 140) => {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > n ? t.slice(0, n - 1) + '…' : t;
+};
+
+export function sampleItem(r: EvalSampleRow): EvalSampleItem {
+  return {
+    line: r.line, docId: r.docId, filter: r.filter, correct: r.correct,
+    extracted: r.extracted === null ? null : oneLine(r.extracted, 80), gold: oneLine(r.gold, 80), preview: oneLine(questionOfSample(r)),
+  };
+}
+
+export function sampleDetail(r: EvalSampleRow): EvalSampleDetail {
+  return {
+    line: r.line, docId: r.docId, filter: r.filter, question: r.question, prompt: r.prompt, messages: r.messages,
+    output: r.output, segments: segmentOutput(r.output), extracted: r.extracted, answerSection: r.answerSection,
+    gold: r.gold, target: r.target, correct: r.correct, metric: r.metric, score: r.score, metrics: r.metrics,
+  };
+}
+
+export class EvalSamplesPanel implements vscode.Disposable {
+  static current: EvalSamplesPanel | undefined;
+  private readonly channel: WebviewChannel<EvalSamplesHostApi, EvalSamplesWebviewApi>;
+  private parsed!: EvalSamplesParse;
+  private byLine = new Map<number, EvalSampleRow>();
+  private uri!: vscode.Uri;
+  private picked: vscode.Uri[] = [];
+  private corpus = WORKSPACE_CORPUS;
+
+  static async show(extensionUri: vscode.Uri, uri: vscode.Uri, cache: CorpusIndexCache): Promise<EvalSamplesPanel> {
+    let panel = EvalSamplesPanel.current;
+    if (!panel) {
+      const webviewPanel = vscode.window.createWebviewPanel('dcd.evalSamples', 'DCD Eval Samples', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+      panel = new EvalSamplesPanel(webviewPanel, extensionUri, cache);
+      EvalSamplesPanel.current = panel;
+    } else {
+      panel.panel.reveal();
+    }
+    await panel.open(uri);
+    return panel;
+  }
+
+  private constructor(readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly cache: CorpusIndexCache) {
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dcd.svg');
+    panel.webview.html = renderWebviewHtml(panel.webview, extensionUri, { bundle: 'evalSamples', title: 'DCD Eval Samples' });
+    this.channel = new WebviewChannel<EvalSamplesHostApi, EvalSamplesWebviewApi>(panel.webview, {
+      getInit: () => this.init(),
+      getSample: ({ line }) => this.detail(line),
+      similar: ({ line, corpus }) => this.similar(line, corpus),
+      pickCorpus: async () => {
+        const picked = await vscode.window.showOpenDialog({
+          title: 'Training corpus to compare eval questions with', canSelectMany: false,
+          filters: { 'Corpus (JSONL, JSON)': ['jsonl', 'json'] },
+        });
+        if (picked?.[0]) {
+          if (!this.picked.some((u) => u.toString() === picked[0].toString())) this.picked.push(picked[0]);
+          this.corpus = picked[0].toString();
+        }
+        return { corpora: await this.corpora(), corpus: this.corpus };
+      },
+      openCorpusSample: async ({ uri, index }) => {
+        await vscode.commands.executeCommand('dcd.openCorpusSample', vscode.Uri.parse(uri), index);
+        return {};
+      },
+    });
+    panel.onDidDispose(() => this.dispose());
+  }
+
+  whenReady(): Promise<void> { return this.channel.whenReady(); }
+
+  get file(): vscode.Uri { return this.uri; }
+  get rows(): readonly EvalSampleRow[] { return this.parsed.rows; }
+
+  async open(uri: vscode.Uri): Promise<EvalSamplesInit> {
+    const name = path.posix.basename(uri.path);
+    this.parsed = parseSamplesJsonl(await readText(uri), name);
+    this.uri = uri;
+    this.byLine = new Map(this.parsed.rows.map((r) => [r.line, r]));
+    const init = await this.init();
+    this.panel.title = `DCD Eval Samples: ${init.task ?? name}`;
+    this.channel.endpoint.emit('init', init);
+    return init;
+  }
+
+  async init(): Promise<EvalSamplesInit> {
+    const filters = [...new Set(this.parsed.rows.map((r) => r.filter).filter((f): f is string => f !== null))];
+    return {
+      uri: this.uri.toString(), label: displayPath(this.uri), task: this.parsed.task,
+      benchmark: this.parsed.task ? benchmarkOfTask(this.parsed.task)?.label ?? null : null,
+      filters, items: this.parsed.rows.map(sampleItem),
+      errors: this.parsed.errors.map((e) => ({ line: e.line, message: e.message })),
+      corpora: await this.corpora(), corpus: this.corpus,
+    };
+  }
+
+  /** Selects a row in the webview. */
+  select(line: number): void { this.channel.endpoint.emit('select', { line }); }
+
+  private row(line: number): EvalSampleRow {
+    const r = this.byLine.get(line);
+    if (!r) throw new Error(`No sample on line ${line} of ${displayPath(this.uri)}.`);
+    return r;
+  }
+
+  detail(line: number): EvalSampleDetail { return sampleDetail(this.row(line)); }
+
+  async corpora(): Promise<CorpusChoice[]> {
+    const ws = await workspaceCorpora();
+    const choices: CorpusChoice[] = [{ id: WORKSPACE_CORPUS, label: `All workspace corpora (${ws.length})` }];
+    for (const u of [...ws, ...this.picked]) {
+      if (!choices.some((c) => c.id === u.toString())) choices.push({ id: u.toString(), label: displayPath(u) });
+    }
+    return choices;
+  }
+
+  /** The corpus questions most like the eval question of row `line` (word 3-gram containment). */
+  async similar(line: number, corpus: string, k = 5): Promise<SimilarResult> {
+    const r = this.row(line);
+    this.corpus = corpus;
+    const uris = corpus === WORKSPACE_CORPUS ? await workspaceCorpora() : [vscode.Uri.parse(corpus)];
+    const label = corpus === WORKSPACE_CORPUS ? 'all workspace corpora' : displayPath(uris[0]);
+    const query = questionOfSample(r);
+    if (!uris.length) return { corpus: label, searched: 0, n: DRILLDOWN_NGRAM, query, matches: [] };
+    const { corpus: c, index } = await this.cache.get(uris, label, DRILLDOWN_NGRAM);
+    const matches = similarQuestions(index, c.items, query, k).map((m) => {
+      const o = c.origins[m.index];
+      return {
+        file: o.file, uri: o.uri, index: o.index, id: m.id, question: m.question,
+        containment: m.containment, jaccard: m.jaccard, shared: m.shared, copies: m.copies,
+      };
+    });
+    return { corpus: label, searched: index.uniqueSize, n: DRILLDOWN_NGRAM, query, matches };
+  }
+
+  dispose(): void {
+    if (EvalSamplesPanel.current === this) EvalSamplesPanel.current = undefined;
+    this.channel.dispose();
+  }
+}
