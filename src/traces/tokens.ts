@@ -1,0 +1,98 @@
+/**
+ * Tokens of trace documents for the overlay, the hover and the CodeLens: the
+ * core's `tokenizeTrace` (the same function that produces the training labels),
+ * run in a tokenizer worker thread so the extension host never blocks.
+ * Results are cached per document version, policy and max_length.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { tokenizeTrace, TokenizerPool, resolveTokenizerSource, WORKER_BUNDLE, type TokenizedTrace } from '../core/tokenizer';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } from '../core/mask';
+import { setting, Settings } from '../config';
+
+export interface MaskSettings { policy: MaskPolicy; maxLength: number }
+
+export function maskSettings(): MaskSettings {
+  const policy = setting<string>(Settings.maskPolicy, DEFAULT_POLICY);
+  const maxLength = setting<number>(Settings.maxLength, DEFAULT_MAX_LENGTH);
+  return { policy: isMaskPolicy(policy) ? policy : DEFAULT_POLICY, maxLength: Number.isInteger(maxLength) && maxLength > 0 ? maxLength : DEFAULT_MAX_LENGTH };
+}
+
+/** A tokenization of one document version, with when it was asked for and when it came back. */
+export interface TraceTokens {
+  uri: string;
+  version: number;
+  policy: MaskPolicy;
+  maxLength: number;
+  preset: string;
+  trace: TokenizedTrace;
+  requestedAt: number;
+  resultAt: number;
+}
+
+interface Pending { key: string; promise: Promise<TraceTokens> }
+
+export class TraceTokenService implements vscode.Disposable {
+  private pool: Promise<TokenizerPool> | undefined;
+  private readonly cache = new Map<string, Pending>();
+
+  constructor(private readonly extensionPath: string) {}
+
+  private getPool(): Promise<TokenizerPool> {
+    this.pool ??= (async () => {
+      const source = await resolveTokenizerSource();
+      return new TokenizerPool(source, { workers: 1, cacheRoot: null, workerFile: path.join(this.extensionPath, 'out', WORKER_BUNDLE) });
+    })();
+    this.pool.catch(() => { this.pool = undefined; });
+    return this.pool;
+  }
+
+  /** The tokens of a document's current text (cached per version, policy, max_length and preset). */
+  tokens(doc: vscode.TextDocument, preset: string, mask: MaskSettings = maskSettings()): Promise<TraceTokens> {
+    const uri = doc.uri.toString();
+    const key = `${doc.version}|${mask.policy}|${mask.maxLength}|${preset}`;
+    const hit = this.cache.get(uri);
+    if (hit && hit.key === key) return hit.promise;
+    const text = doc.getText();
+    const version = doc.version;
+    const requestedAt = performance.now();
+    const promise = (async () => {
+      const pool = await this.getPool();
+      const trace = await tokenizeTrace(text, { pool, policy: mask.policy, maxLength: mask.maxLength, preset });
+      return { uri, version, policy: mask.policy, maxLength: mask.maxLength, preset, trace, requestedAt, resultAt: performance.now() };
+    })();
+    promise.catch(() => undefined);
+    this.cache.set(uri, { key, promise });
+    return promise;
+  }
+
+  /** The cached tokens of exactly this document version, if they are ready. */
+  peek(doc: vscode.TextDocument): Promise<TraceTokens> | undefined {
+    const hit = this.cache.get(doc.uri.toString());
+    return hit && hit.key.startsWith(`${doc.version}|`) ? hit.promise : undefined;
+  }
+
+  forget(uri: vscode.Uri): void {
+    this.cache.delete(uri.toString());
+  }
+
+  dispose(): void {
+    this.cache.clear();
+    const pool = this.pool;
+    this.pool = undefined;
+    void pool?.then((p) => p.close()).catch(() => undefined);
+  }
+}
+
+/** Index of the token containing UTF-16 offset `at` (offsets: two per token); -1 if none. */
+export function tokenAt(offsets: Int32Array, at: number): number {
+  let lo = 0;
+  let hi = (offsets.length >> 1) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (offsets[2 * mid + 1] <= at) lo = mid + 1;
+    else if (offsets[2 * mid] > at) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
