@@ -12,7 +12,7 @@ const production = process.argv.includes('--production');
 const out = path.join(ROOT, 'out');
 
 // Native or optional modules stay outside the bundles and load from node_modules at run time.
-const nodeExternals = ['vscode', 'onnxruntime-node', 'tokenizers', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
+const nodeExternals = ['vscode', 'onnxruntime-node', 'tokenizers', 'tsx', 'tsx/cjs', 'tsx/esm/api', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
 
 const exists = (p) => fs.existsSync(path.join(ROOT, p));
 
