@@ -20,6 +20,7 @@ export const APT_PACKAGES = [
   ['python3-onnx', '/usr/lib/python3/dist-packages/onnx/__init__.py'],
   ['python3-numpy', '/usr/lib/python3/dist-packages/numpy/__init__.py'],
   ['ripgrep', '/usr/bin/rg'],
+  ['tmux', '/usr/bin/tmux'],
   ['libkrb5-dev', '/usr/include/krb5.h'],
   ['libxkbfile-dev', '/usr/include/X11/extensions/XKBfile.h'],
   ['libsecret-1-dev', '/usr/include/libsecret-1/libsecret/secret.h'],

@@ -1,0 +1,116 @@
+/**
+ * The host side of a job: the job directory (docs/FORMATS.md §3), the small
+ * POSIX `run.sh` that runs the trainer in it, and the command that starts
+ * `run.sh` detached (setsid + nohup, or tmux) so the job outlives the SSH
+ * connection and the editor. Every argument is quoted with `shellQuote`.
+ *
+ *   <root>/jobs/<id>/
+ *     job.json      the job's config
+ *     run.sh        this runner
+ *     status        queued | running | succeeded | failed | cancelled
+ *     runner.pid    the runner's pid (its process group leader with setsid)
+ *     pid           the trainer's pid
+ *     exit_code     the trainer's exit status
+ *     cancel        present once a cancel was asked for
+ *     events.jsonl  → run/events.jsonl (the trainer's events)
+ *     log.txt       the trainer's stdout and stderr
+ *     run/          the trainer's RUN_DIR: checkpoints, final model
+ */
+import { joinHost } from '../remote/session';
+import { shellJoin, shellQuote } from '../remote/shellQuote';
+
+export interface TrainCommand {
+  python: string;
+  backendDir: string;
+  exportDir: string;
+  jobDir: string;
+  model: string;
+  preset: 'paper' | 'smoke';
+  maxSteps?: number;
+}
+
+export const JOB_FILES = {
+  config: 'job.json',
+  runner: 'run.sh',
+  status: 'status',
+  runnerPid: 'runner.pid',
+  pid: 'pid',
+  exitCode: 'exit_code',
+  cancel: 'cancel',
+  events: 'events.jsonl',
+  log: 'log.txt',
+  runDir: 'run',
+} as const;
+
+export function trainArgs(c: TrainCommand): string[] {
+  const args = [c.python, joinHost(c.backendDir, 'train.py'),
+    '--data', c.exportDir, '--model', c.model, '--preset', c.preset, '--out', joinHost(c.jobDir, JOB_FILES.runDir)];
+  if (c.maxSteps !== undefined) args.push('--max-steps', String(c.maxSteps));
+  return args;
+}
+
+/** The runner script: run the trainer, keep its pid, write the final status. */
+export function runnerScript(jobId: string, c: TrainCommand): string {
+  const q = shellQuote;
+  const f = JOB_FILES;
+  return `#!/bin/sh
+# DCD Studio job runner for job ${jobId} (generated). It runs the trainer,
+# records its pid and exit status, and writes the job's final status.
+cd ${q(c.jobDir)} || exit 1
+echo $$ > ${f.runnerPid}
+setstatus() { printf '%s\\n' "$1" > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}; }
+if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
+mkdir -p ${f.runDir}
+ln -sf ${f.runDir}/${f.events} ${f.events}
+setstatus running
+PYTHONUNBUFFERED=1 ${shellJoin(trainArgs(c))} >> ${f.log} 2>&1 < /dev/null &
+child=$!
+echo "$child" > ${f.pid}
+# A cancel that came between the check above and the pid file: pass it on.
+if [ -e ${f.cancel} ]; then kill -TERM "$child" 2>/dev/null; fi
+wait "$child"
+rc=$?
+echo "$rc" > ${f.exitCode}
+if [ -e ${f.cancel} ]; then setstatus cancelled
+elif [ "$rc" -eq 0 ]; then setstatus succeeded
+else setstatus failed; fi
+`;
+}
+
+/**
+ * Starts `run.sh` detached and prints `launcher=<name>`. With `env`, the
+ * values arrive on stdin (as `export` lines) and only setsid is used: tmux
+ * would not pass them on, and a command line would show them.
+ */
+export function launchCommand(jobDir: string, jobId: string, launcher: 'auto' | 'setsid' | 'tmux', withEnv: boolean): { command: string; stdin?: string } {
+  const q = shellQuote;
+  const setsid = `if command -v setsid >/dev/null 2>&1; then setsid nohup sh ${JOB_FILES.runner} </dev/null >/dev/null 2>&1 & else nohup sh ${JOB_FILES.runner} </dev/null >/dev/null 2>&1 & fi; echo launcher=setsid`;
+  const tmux = `tmux new-session -d -s ${q(`dcd-${jobId}`)} ${q(`sh ${JOB_FILES.runner}`)} && echo launcher=tmux`;
+  const prefix = `cd ${q(jobDir)} || exit 1; `;
+  if (withEnv) return { command: `${prefix}eval "$(cat)"; ${setsid}` };
+  if (launcher === 'setsid') return { command: prefix + setsid };
+  if (launcher === 'tmux') return { command: prefix + tmux };
+  return { command: `${prefix}if command -v tmux >/dev/null 2>&1; then ${tmux}; else ${setsid}; fi` };
+}
+
+/** Asks the trainer to stop (SIGTERM: it checkpoints and exits). */
+export function cancelCommand(jobDir: string): string {
+  const f = JOB_FILES;
+  return `cd ${shellQuote(jobDir)} || exit 1; : > ${f.cancel}; if [ -s ${f.pid} ]; then kill -TERM "$(cat ${f.pid})" 2>/dev/null; fi; exit 0`;
+}
+
+/** Kills what is left of the job (the runner's process group, the trainer) and records it as cancelled. */
+export function forceKillCommand(jobDir: string): string {
+  const f = JOB_FILES;
+  return `cd ${shellQuote(jobDir)} || exit 1
+if [ -s ${f.pid} ]; then kill -KILL "$(cat ${f.pid})" 2>/dev/null; fi
+if [ -s ${f.runnerPid} ]; then r=$(cat ${f.runnerPid}); kill -KILL -- "-$r" 2>/dev/null; kill -KILL "$r" 2>/dev/null; fi
+printf 'cancelled\\n' > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}
+exit 0`;
+}
+
+/** Prints `alive` when the runner process still exists. */
+export function livenessCommand(jobDir: string): string {
+  const f = JOB_FILES;
+  return `cd ${shellQuote(jobDir)} 2>/dev/null || exit 0; if [ -s ${f.runnerPid} ] && kill -0 "$(cat ${f.runnerPid})" 2>/dev/null; then echo alive; else echo gone; fi`;
+}

@@ -1,0 +1,155 @@
+/**
+ * Host profiles: where jobs run. `local` (this machine, always present) or an
+ * SSH host given by name, `user@host:port`, or a `~/.ssh/config` alias.
+ * Profiles hold no secrets, so they can be stored with each job.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TrustStore } from './knownHosts';
+import { LocalSession } from './localSession';
+import type { HostSession } from './session';
+import { resolveSshTarget, parseHostSpec } from './sshConfig';
+import { connectSsh, type HostKeyPolicy, type SshAuthDeps } from './sshSession';
+
+/** How a job is started detached on the host: `auto` picks tmux where present (and no secret env is passed), else setsid+nohup. */
+export type Launcher = 'auto' | 'setsid' | 'tmux';
+
+interface ProfileBase {
+  name: string;
+  /** Interpreter on the host that runs the backend (default `python3`). */
+  python?: string;
+  /** DCD's directory on the host (default `~/.dcd`): backend, exports, jobs. */
+  root?: string;
+  launcher?: Launcher;
+}
+
+export interface LocalProfile extends ProfileBase { kind: 'local' }
+
+export interface SshProfile extends ProfileBase {
+  kind: 'ssh';
+  /** Host name or `~/.ssh/config` alias. */
+  host: string;
+  port?: number;
+  user?: string;
+  identityFiles?: string[];
+  /** `ProxyJump` syntax; default: from `~/.ssh/config`. */
+  proxyJump?: string;
+  /** Read-only known_hosts files; default `~/.ssh/known_hosts` and `~/.ssh/known_hosts2`. */
+  knownHostsFiles?: string[];
+}
+
+export type HostProfile = LocalProfile | SshProfile;
+
+export const LOCAL_PROFILE: LocalProfile = { name: 'local', kind: 'local' };
+export const DEFAULT_ROOT = '~/.dcd';
+export const DEFAULT_PYTHON = 'python3';
+
+function str(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v === '') throw new Error(`${what} must be a non-empty string`);
+  return v;
+}
+
+/**
+ * Validates one profile as written in settings (`dcd.hosts`) or a hosts file:
+ * `{name, host, port?, user?, python?, root?, identityFile(s)?, proxyJump?, knownHostsFiles?, launcher?}`;
+ * `host: "local"` or `kind: "local"` is the local machine.
+ */
+export function normalizeProfile(raw: unknown): HostProfile {
+  if (!raw || typeof raw !== 'object') throw new Error('a host profile must be an object');
+  const r = raw as Record<string, unknown>;
+  const name = str(r.name, 'host profile "name"');
+  if (!name) throw new Error('a host profile needs a "name"');
+  const launcher = r.launcher === undefined ? undefined : String(r.launcher);
+  if (launcher !== undefined && !['auto', 'setsid', 'tmux'].includes(launcher)) throw new Error(`host ${name}: launcher must be auto, setsid or tmux`);
+  const base: ProfileBase = {
+    name,
+    python: str(r.python, `host ${name}: "python"`),
+    root: str(r.root, `host ${name}: "root"`),
+    launcher: launcher as Launcher | undefined,
+  };
+  if (r.kind === 'local' || r.host === 'local' || (r.kind === undefined && r.host === undefined && name === 'local')) return { ...base, kind: 'local' };
+  const host = str(r.host, `host ${name}: "host"`);
+  if (!host) throw new Error(`host ${name} needs a "host"`);
+  const port = r.port === undefined ? undefined : Number(r.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error(`host ${name}: invalid port ${String(r.port)}`);
+  const ids = r.identityFiles ?? r.identityFile;
+  const identityFiles = ids === undefined ? undefined : (Array.isArray(ids) ? ids : [ids]).map((f) => str(f, `host ${name}: identity file`)!);
+  const khf = r.knownHostsFiles;
+  const knownHostsFiles = khf === undefined ? undefined : (Array.isArray(khf) ? khf : [khf]).map((f) => str(f, `host ${name}: known_hosts file`)!);
+  return {
+    ...base, kind: 'ssh', host, port,
+    user: str(r.user, `host ${name}: "user"`),
+    identityFiles,
+    proxyJump: str(r.proxyJump, `host ${name}: "proxyJump"`),
+    knownHostsFiles,
+  };
+}
+
+/** Profiles from a JSON file: an array, or `{ "hosts": [...] }`. `local` is always there. */
+export async function loadHostsFile(file: string | undefined): Promise<HostProfile[]> {
+  const profiles: HostProfile[] = [];
+  if (file) {
+    const data = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+    const list = Array.isArray(data) ? data : (data as { hosts?: unknown }).hosts;
+    if (!Array.isArray(list)) throw new Error(`${file}: expected an array of host profiles or {"hosts": [...]}`);
+    for (const raw of list) profiles.push(normalizeProfile(raw));
+  }
+  if (!profiles.some((p) => p.name === 'local')) profiles.unshift(LOCAL_PROFILE);
+  return profiles;
+}
+
+export function findProfile(profiles: readonly HostProfile[], name: string): HostProfile {
+  const p = profiles.find((x) => x.name === name);
+  if (!p) throw new Error(`no host profile named ${JSON.stringify(name)} (known: ${profiles.map((x) => x.name).join(', ')})`);
+  return p;
+}
+
+/** A profile from `user@host:port` (the CLI's `--ssh`). */
+export function sshProfileFromSpec(spec: string, extra: Omit<SshProfile, 'kind' | 'name' | 'host' | 'port' | 'user'> = {}): SshProfile {
+  const p = parseHostSpec(spec);
+  return { ...extra, kind: 'ssh', name: spec, host: p.host, port: p.port, user: p.user };
+}
+
+/** Opens sessions for one profile; reconnecting is calling `connect()` again. */
+export interface HostConnector {
+  readonly profile: HostProfile;
+  connect(): Promise<HostSession>;
+}
+
+export interface ConnectorDeps extends SshAuthDeps {
+  hostKeyPolicy: HostKeyPolicy;
+  /** The extension's own accepted-keys file (known_hosts format). */
+  trustStoreFile: string;
+  /** `~/.ssh/config` to read; false: none. Default `~/.ssh/config`. */
+  sshConfigFile?: string | false;
+  homeDir?: string;
+  localUser?: string;
+  readyTimeoutMs?: number;
+}
+
+export function createConnector(profile: HostProfile, deps: ConnectorDeps): HostConnector {
+  if (profile.kind === 'local') return { profile, connect: async () => new LocalSession() };
+  const homeDir = deps.homeDir ?? os.homedir();
+  const localUser = deps.localUser ?? os.userInfo().username;
+  const acceptedOnce = new Set<string>();
+  const trustStore = new TrustStore(deps.trustStoreFile);
+  return {
+    profile,
+    async connect() {
+      const configFile = deps.sshConfigFile === undefined ? path.join(homeDir, '.ssh', 'config') : deps.sshConfigFile;
+      const configText = configFile ? await fs.readFile(configFile, 'utf8').catch(() => undefined) : undefined;
+      const target = resolveSshTarget(
+        { host: profile.host, port: profile.port, user: profile.user, identityFiles: profile.identityFiles, proxyJump: profile.proxyJump },
+        { configText, homeDir, localUser },
+      );
+      // OpenSSH's default identities, for every hop that names none.
+      for (const ep of [...target.jumps, target]) {
+        if (!ep.identityFiles.length) ep.identityFiles = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => path.join(homeDir, '.ssh', f));
+      }
+      const knownHostsFiles = profile.knownHostsFiles ?? [path.join(homeDir, '.ssh', 'known_hosts'), path.join(homeDir, '.ssh', 'known_hosts2')];
+      return connectSsh({ ...deps, target, knownHostsFiles, trustStore, acceptedOnce });
+    },
+  };
+}
