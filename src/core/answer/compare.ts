@@ -4,6 +4,7 @@
  * (real or complex) and symbolic equality by random-point evaluation with
  * mathjs (plus mathjs `simplify` where evaluation is impossible).
  */
+import { seededRandom } from '../random';
 import { all, create, parse, simplify, typeOf, type MathJsInstance, type MathNode, type EvalFunction } from 'mathjs';
 import { convertLatex } from './latex';
 import { matchAnyBracket, splitTopLevel } from './latexText';
@@ -210,16 +211,7 @@ function percentVariants(v: Val, percent: boolean): Val[] {
 }
 
 // A fixed pseudo-random sequence (mulberry32), so verdicts are reproducible.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function symbolicEqual(a: MathForm, b: MathForm): boolean | null {
   const names = [...new Set([...a.symbols, ...b.symbols])];

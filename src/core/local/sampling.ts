@@ -4,17 +4,7 @@
  * is reproducible from its recorded seed. Pure: no transformers.js here.
  */
 
-/** mulberry32: a tiny, fast 32-bit PRNG. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../random';
 
 /** A per-draft seed from the run's seed, the question index and the draft number (FNV-1a, 32 bit). */
 export function deriveSeed(baseSeed: number, index: number, sample: number): number {
