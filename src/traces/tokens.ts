@@ -5,18 +5,12 @@
  * Results are cached per document version, policy and max_length.
  */
 import * as vscode from 'vscode';
-import * as path from 'node:path';
-import { tokenizeTrace, TokenizerPool, resolveTokenizerSource, WORKER_BUNDLE, type TokenizedTrace } from '../core/tokenizer';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } from '../core/mask';
-import { setting, Settings } from '../config';
+import { tokenizeTrace, type TokenizerPool, type TokenizedTrace } from '../core/tokenizer';
+import { maskSettings, tokenizerPool } from '../tokenizerPool';
+import type { MaskPolicy } from '../core/mask';
 
-export interface MaskSettings { policy: MaskPolicy; maxLength: number }
-
-export function maskSettings(): MaskSettings {
-  const policy = setting<string>(Settings.maskPolicy, DEFAULT_POLICY);
-  const maxLength = setting<number>(Settings.maxLength, DEFAULT_MAX_LENGTH);
-  return { policy: isMaskPolicy(policy) ? policy : DEFAULT_POLICY, maxLength: Number.isInteger(maxLength) && maxLength > 0 ? maxLength : DEFAULT_MAX_LENGTH };
-}
+export type MaskSettings = ReturnType<typeof maskSettings>;
+export { maskSettings };
 
 /** A tokenization of one document version, with when it was asked for and when it came back. */
 export interface TraceTokens {
@@ -33,18 +27,13 @@ export interface TraceTokens {
 interface Pending { key: string; promise: Promise<TraceTokens> }
 
 export class TraceTokenService implements vscode.Disposable {
-  private pool: Promise<TokenizerPool> | undefined;
   private readonly cache = new Map<string, Pending>();
 
-  constructor(private readonly extensionPath: string) {}
+  constructor(private readonly _extensionPath: string) {}
 
+  /** The extension's one tokenizer pool (src/tokenizerPool.ts). */
   private getPool(): Promise<TokenizerPool> {
-    this.pool ??= (async () => {
-      const source = await resolveTokenizerSource();
-      return new TokenizerPool(source, { workers: 1, cacheRoot: null, workerFile: path.join(this.extensionPath, 'out', WORKER_BUNDLE) });
-    })();
-    this.pool.catch(() => { this.pool = undefined; });
-    return this.pool;
+    return tokenizerPool();
   }
 
   /** The tokens of a document's current text (cached per version, policy, max_length and preset). */
@@ -78,9 +67,6 @@ export class TraceTokenService implements vscode.Disposable {
 
   dispose(): void {
     this.cache.clear();
-    const pool = this.pool;
-    this.pool = undefined;
-    void pool?.then((p) => p.close()).catch(() => undefined);
   }
 }
 
