@@ -18,7 +18,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'src/core is the pure core: no vscode imports (put VS Code code in an adapter under src/).' }],
         patterns: [{
-          group: [`${'../'.repeat(depth)}*`, `!${'../'.repeat(depth + 1)}package.json`],
+          regex: `^(\\.\\./){${depth}}(?!\\.\\./package\\.json$)`,
           message: 'src/core is the pure core: it must not import VS Code adapters or webview code.',
         }],
       }],

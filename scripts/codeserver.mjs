@@ -60,7 +60,7 @@ export function installVsix(profile, vsix) {
  * `log` receives its output lines (the extension host's stdout lands here).
  */
 export async function startCodeServer({ profile, folder, port, env = {}, log = () => {} }) {
-  port ??= await freePort();
+  if (!port) port = await freePort();
   const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--config', profile.config, ...codeServerArgs(profile)];
   if (folder) args.push(folder);

@@ -7,6 +7,12 @@ import { CorporaView } from './corpora/corporaView';
 import { SamplePanel } from './corpora/samplePanel';
 import { HostsView } from './remote/hostsView';
 import { buildCorpusCommand, verifyAnswerCommand } from './corpora/commands';
+import { AuditStore, auditCorpusCommand } from './corpora/audit';
+import { registerTraces, type TracesApi } from './traces';
+import { registerWorkbench, type WorkbenchApi } from './workbench';
+import { registerEval, type EvalApi } from './eval';
+import { registerRemote, type RemoteApi } from './remote';
+import { registerLocal, type LocalApi } from './local';
 import { version } from '../package.json';
 
 /** What `activate` returns: used by the in-VS Code tests and by other extensions. */
@@ -15,14 +21,28 @@ export interface DcdStudioApi {
   corpora: CorporaView;
   hosts: HostsView;
   samplePanel(): SamplePanel | undefined;
+  audits: AuditStore;
+  workbench: WorkbenchApi;
+  traces: TracesApi;
+  eval: EvalApi;
+  local: LocalApi;
+  remote: RemoteApi;
 }
 
 export function activate(context: vscode.ExtensionContext): DcdStudioApi {
-  const corpora = new CorporaView();
+  const audits = new AuditStore();
+  const corpora = new CorporaView(audits);
   const hosts = new HostsView();
   const output = vscode.window.createOutputChannel('DCD Studio');
   context.subscriptions.push(
-    output,
+    output, audits,
+    vscode.commands.registerCommand('dcd.auditCorpusTokens', async (target?: vscode.Uri | { corpus?: { uri: vscode.Uri } }) => {
+      const uri = target instanceof vscode.Uri ? target : target?.corpus?.uri ?? (await pickCorpus(corpora));
+      if (!uri) return undefined;
+      const corpus = (await corpora.list()).find((c) => c.uri.toString() === uri.toString());
+      if (!corpus) throw new Error(`${uri.fsPath} is not a corpus of this workspace`);
+      return auditCorpusCommand(audits, corpus, output);
+    }),
     vscode.commands.registerCommand('dcd.buildCorpus', (req?: Parameters<typeof buildCorpusCommand>[1]) => buildCorpusCommand(output, req)),
     vscode.commands.registerCommand('dcd.verifyAnswer', (args?: { pred: string; gold: string }) => verifyAnswerCommand(args)),
     corpora, hosts,
@@ -40,7 +60,12 @@ export function activate(context: vscode.ExtensionContext): DcdStudioApi {
     vscode.commands.registerCommand('dcd.openSettings', () =>
       vscode.commands.executeCommand('workbench.action.openSettings', '@ext:' + context.extension.id)),
   );
-  return { version, corpora, hosts, samplePanel: () => SamplePanel.current };
+  const traces = registerTraces(context, corpora);
+  const workbench = registerWorkbench(context);
+  const remote = registerRemote(context, hosts, output);
+  const evalApi = registerEval(context, { engine: () => remote.model.engine });
+  const local = registerLocal(context, output);
+  return { version, corpora, hosts, audits, samplePanel: () => SamplePanel.current, traces, workbench, eval: evalApi, local, remote };
 }
 
 async function pickCorpus(corpora: CorporaView): Promise<vscode.Uri | undefined> {

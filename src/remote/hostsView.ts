@@ -1,35 +1,138 @@
-/** The Remote Hosts & Jobs view: the embedded `local` profile and the SSH profiles from settings. */
+/**
+ * The Remote Hosts & Jobs view: the embedded `local` profile and the SSH
+ * profiles from settings (with the facts of their last Check Host as
+ * children), and the job history with status and progress.
+ */
 import * as vscode from 'vscode';
-import { setting, Settings, type HostSetting } from '../config';
+import type { JobRecord } from '../core/jobs/store';
+import type { HostProfile } from '../core/remote/profiles';
+import type { HostReport } from '../core/remote/hostCheck';
+import type { JobsModel } from './jobsModel';
 
-type Node = { kind: 'host'; host: HostSetting & { local?: boolean } };
+export type Node =
+  | { kind: 'group'; group: 'hosts' | 'jobs' }
+  | { kind: 'host'; profile: HostProfile }
+  | { kind: 'fact'; label: string; value: string; warn?: boolean }
+  | { kind: 'job'; job: JobRecord };
+
+const STATUS_ICON: Record<string, [string, string?]> = {
+  preparing: ['loading~spin'], uploading: ['cloud-upload'], queued: ['clock'], running: ['sync~spin', 'charts.blue'],
+  succeeded: ['pass', 'testing.iconPassed'], failed: ['error', 'testing.iconFailed'], cancelled: ['circle-slash', 'disabledForeground'],
+};
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+/** The facts of a Check Host, as tree rows (also written to the output channel). */
+export function hostFacts(r: HostReport): Array<{ label: string; value: string; warn?: boolean }> {
+  const s = r.summary;
+  return [
+    { label: 'OS', value: s.os ?? '?' },
+    { label: 'Python', value: s.python ?? `not found (${r.python})`, warn: !s.python },
+    { label: 'torch', value: s.torch ?? 'missing', warn: !s.torch },
+    { label: 'CUDA', value: s.cuda === true ? 'available' : s.cuda === false ? 'not available' : '?' },
+    { label: 'GPUs', value: s.gpus.length ? s.gpus.join('; ') : 'none' },
+    { label: 'free disk', value: formatBytes(s.diskFreeBytes) },
+    { label: 'backend packages', value: s.missing.length ? `missing: ${s.missing.join(', ')}` : 'all present', warn: s.missing.length > 0 },
+  ];
+}
+
+export function jobDescription(j: JobRecord): string {
+  const parts: string[] = [j.status];
+  if (j.lastStep !== undefined) parts.push(`step ${j.lastStep}${j.totalSteps ? `/${j.totalSteps}` : ''}`);
+  else if (j.totalSteps) parts.push(`0/${j.totalSteps}`);
+  if (j.lastLoss !== undefined) parts.push(`loss ${j.lastLoss.toFixed(4)}`);
+  parts.push(j.host.name);
+  return parts.join(' · ');
+}
 
 export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration('dcd.hosts')) this.changed.fire(undefined);
-  });
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private model: JobsModel | undefined;
+  /** Last Check Host per profile name. */
+  readonly checks = new Map<string, HostReport | { error: string }>();
 
-  hosts(): (HostSetting & { local?: boolean })[] {
-    return [{ name: 'local', host: 'localhost', local: true }, ...setting<HostSetting[]>(Settings.hosts, [])];
+  constructor() {
+    this.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('dcd.hosts') || e.affectsConfiguration('dcd.pythonPath')) this.refresh();
+    }));
   }
 
+  /** Connects the view to the jobs model (registerRemote does this). */
+  bind(model: JobsModel): void {
+    this.model = model;
+    this.subscriptions.push(model.onDidChange(() => this.refresh()));
+  }
+
+  refresh(): void { this.changed.fire(undefined); }
+
   getChildren(node?: Node): Node[] {
-    return node ? [] : this.hosts().map((host) => ({ kind: 'host', host }));
+    if (!node) return [{ kind: 'group', group: 'hosts' }, { kind: 'group', group: 'jobs' }];
+    if (node.kind === 'group' && node.group === 'hosts') return (this.model?.profiles() ?? []).map((profile) => ({ kind: 'host', profile }));
+    if (node.kind === 'group') return (this.model?.list() ?? []).map((job) => ({ kind: 'job', job }));
+    if (node.kind === 'host') {
+      const c = this.checks.get(node.profile.name);
+      if (!c) return [];
+      if ('error' in c) return [{ kind: 'fact', label: 'check failed', value: c.error, warn: true }];
+      return hostFacts(c).map((f) => ({ kind: 'fact', ...f }));
+    }
+    return [];
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
-    const h = node.host;
-    const item = new vscode.TreeItem(h.name, vscode.TreeItemCollapsibleState.None);
-    item.description = h.local ? 'this machine (CPU, built-in tiny model)' : `${h.user ? `${h.user}@` : ''}${h.host}${h.port ? `:${h.port}` : ''}`;
-    item.iconPath = new vscode.ThemeIcon(h.local ? 'vm' : 'remote');
-    item.contextValue = h.local ? 'dcd.host.local' : 'dcd.host.ssh';
-    return item;
+    switch (node.kind) {
+      case 'group': {
+        const item = new vscode.TreeItem(node.group === 'hosts' ? 'Hosts' : 'Jobs', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `group:${node.group}`;
+        item.contextValue = `dcd.group.${node.group}`;
+        if (node.group === 'jobs') item.description = `${this.model?.list().length ?? 0}`;
+        return item;
+      }
+      case 'host': {
+        const p = node.profile;
+        const item = new vscode.TreeItem(p.name, this.checks.has(p.name) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `host:${p.name}`;
+        item.description = p.kind === 'local'
+          ? `this machine${p.python ? ` · ${p.python}` : ''}`
+          : `${p.user ? `${p.user}@` : ''}${p.host}${p.port ? `:${p.port}` : ''}`;
+        item.iconPath = new vscode.ThemeIcon(p.kind === 'local' ? 'vm' : 'remote');
+        item.contextValue = p.kind === 'local' ? 'dcd.host.local' : 'dcd.host.ssh';
+        item.tooltip = p.kind === 'local' ? 'Jobs run on this machine (CPU or its GPUs)' : `SSH host ${p.host}`;
+        return item;
+      }
+      case 'fact': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+        item.description = node.value;
+        item.tooltip = `${node.label}: ${node.value}`;
+        item.iconPath = new vscode.ThemeIcon(node.warn ? 'warning' : 'info', node.warn ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+        return item;
+      }
+      case 'job': {
+        const j = node.job;
+        const item = new vscode.TreeItem(`${j.spec.model} (${j.spec.preset})`, vscode.TreeItemCollapsibleState.None);
+        item.id = `job:${j.id}`;
+        item.description = jobDescription(j);
+        const [icon, color] = STATUS_ICON[j.status] ?? ['circle-outline'];
+        item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+        item.contextValue = `dcd.job.${j.status}`;
+        const md = new vscode.MarkdownString(undefined, false);
+        md.appendText(`job ${j.id}\n\n${j.history.map((h) => `${h.status} ${h.time}`).join('\n')}${j.error ? `\n\nerror: ${j.error}` : ''}`);
+        item.tooltip = md;
+        item.command = { command: 'dcd.showLossCurves', title: 'Show Loss Curves', arguments: [node] };
+        return item;
+      }
+    }
   }
 
   dispose(): void {
     this.changed.dispose();
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
   }
 }

@@ -91,3 +91,41 @@ describe('Build Corpus and Verify Answer commands', () => {
     assert.equal(no.equivalent, false);
   });
 });
+
+describe('Audit Corpus Tokens', () => {
+  it('audits the demo corpus in workers and shows the flags in the Corpora view', async () => {
+    const api = await activateExtension();
+    const demo = (await api.corpora.list()).find((c) => path.basename(c.uri.fsPath) === 'demo.dcd.jsonl')!;
+    const result = await vscode.commands.executeCommand<{ samples: number; tokens: number; trained_tokens: number; flags: Record<string, number> }>('dcd.auditCorpusTokens', demo.uri);
+    assert.equal(result.samples, demo.summary.samples);
+    assert.ok(result.tokens > 1000 && result.trained_tokens > 0 && result.trained_tokens < result.tokens);
+    const children = await api.corpora.getChildren({ kind: 'file', corpus: demo });
+    assert.equal(children[0].kind, 'audit');
+    const flags = await api.corpora.getChildren(children[0]);
+    assert.deepEqual(flags.map((f) => (f as { flag: string }).flag), ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained']);
+    const item = api.corpora.getTreeItem(children[0]);
+    assert.match(String(item.description), /% trained/);
+  });
+});
+
+describe('Audit Corpus Tokens with a small max_length', () => {
+  it('flags truncated samples and verdicts cut by truncation', async () => {
+    const api = await activateExtension();
+    const demo = (await api.corpora.list()).find((c) => path.basename(c.uri.fsPath) === 'demo.dcd.jsonl')!;
+    const config = vscode.workspace.getConfiguration('dcd');
+    await config.update('maxLength', 400, vscode.ConfigurationTarget.Workspace);
+    try {
+      const result = await vscode.commands.executeCommand<{ max_length: number; flags: Record<string, number>; flagged: { index: number; tokens: number; flags: string[] }[] }>('dcd.auditCorpusTokens', demo.uri);
+      assert.equal(result.max_length, 400);
+      assert.ok(result.flags.truncated > 0, 'the long AIME traces exceed 400 tokens');
+      for (const f of result.flagged) if (f.flags.includes('truncated')) assert.ok(f.tokens > 400);
+      assert.ok(result.flags.verdict_cut > 0 && result.flags.verdict_cut <= result.flags.truncated);
+      const audit = (await api.corpora.getChildren({ kind: 'file', corpus: demo }))[0];
+      const truncated = (await api.corpora.getChildren(audit))[0];
+      const samples = await api.corpora.getChildren(truncated);
+      assert.equal(samples.length, result.flags.truncated);
+    } finally {
+      await config.update('maxLength', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+});

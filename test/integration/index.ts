@@ -18,7 +18,12 @@ export async function run(): Promise<void> {
   // Test modules register their suites when loaded; esbuild bundles them into this file.
   await import('./activation.test');
   await import('./corpora.test');
+  await import('./traces.test');
   await import('./failing.test');
+  await import('./workbench.test');
+  await import('./eval.test');
+  await import('./jobs.test');
+  await import('./local.test');
 
   const results: { title: string; state: string; error?: string; duration?: number }[] = [];
   await new Promise<void>((resolve, reject) => {
