@@ -74,7 +74,7 @@ export function packageVsix({ target = currentTarget(), skipBuild = false } = {}
   const out = path.join(ROOT, 'dist', `dcd-studio-${pkg.version}-${target}.vsix`);
   fs.rmSync(out, { force: true });
   run(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--out', out,
-    '--allow-missing-repository', '--skip-license', '--no-update-package-json'], { cwd: stage });
+    '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-rewrite-relative-links'], { cwd: stage });
   return out;
 }
 

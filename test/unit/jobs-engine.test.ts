@@ -230,7 +230,9 @@ test('a job whose runner vanished (host reboot, OOM kill) is marked failed', asy
   for (let i = 0; i < 100 && !existsSync(path.join(jobDir, 'pid')); i++) await new Promise((r) => setTimeout(r, 100));
   const runner = Number(readFileSync(path.join(jobDir, 'runner.pid'), 'utf8'));
   process.kill(-runner, 'SIGKILL'); // the whole detached process group, like a crash would
-  const r = await e.refresh(rec.id);
+  // The kill is asynchronous: the next refreshes must find the runner gone within a few seconds.
+  let r = await e.refresh(rec.id);
+  for (let i = 0; i < 50 && r.status !== 'failed'; i++) { await new Promise((res) => setTimeout(res, 200)); r = await e.refresh(rec.id); }
   assert.equal(r.status, 'failed');
   assert.match(r.error ?? '', /no longer running/);
   assert.equal(readFileSync(path.join(jobDir, 'status'), 'utf8').trim(), 'failed');

@@ -112,5 +112,7 @@ exit 0`;
 /** Prints `alive` when the runner process still exists. */
 export function livenessCommand(jobDir: string): string {
   const f = JOB_FILES;
-  return `cd ${shellQuote(jobDir)} 2>/dev/null || exit 0; if [ -s ${f.runnerPid} ] && kill -0 "$(cat ${f.runnerPid})" 2>/dev/null; then echo alive; else echo gone; fi`;
+  // A killed runner can linger as a zombie until it is reaped: kill -0 still succeeds on it, so ask ps for its state too.
+  return `cd ${shellQuote(jobDir)} 2>/dev/null || exit 0; pid=$(cat ${f.runnerPid} 2>/dev/null); `
+    + `if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && ! ps -o stat= -p "$pid" 2>/dev/null | grep -q '^Z'; then echo alive; else echo gone; fi`;
 }
