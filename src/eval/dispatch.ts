@@ -22,7 +22,7 @@ import { BENCHMARKS, type BenchmarkId } from '../core/eval/benchmarks';
 import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../core/eval/lmevalCommand';
 import { redactSecrets } from '../core/eval/shell';
 import { newJobId, type FollowOptions, type Follower } from '../core/jobs/engine';
-import { JOB_FILES, launchCommand } from '../core/jobs/runner';
+import { JOB_FILES, commandRunnerScript, launchCommand } from '../core/jobs/runner';
 import { isTerminal, type JobStatus } from '../core/jobs/status';
 import { applyStatus, type JobRecord, type JobSpec, type JobStore } from '../core/jobs/store';
 import { collectBundle, uploadBundle } from '../core/remote/bundle';
@@ -149,32 +149,15 @@ while [ -f "$after/${f.status}" ] && ! grep -qE '^(succeeded|failed|cancelled)$'
   sleep 2
 done
 ` : '';
-  return `#!/bin/sh
-# DCD Studio eval job ${jobId} (generated): one lm_eval call. It records its
-# pid and exit status and writes the job's final status, as training jobs do.
-cd ${q(jobDir)} || exit 1
-echo $$ > ${f.runnerPid}
-setstatus() { printf '%s\\n' "$1" > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}; }
-if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
-${wait}if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
+  const lmEvalCheck = `if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
 if ! ${shellJoin([python, '-c', 'import lm_eval'])} >/dev/null 2>&1; then
   echo ${q(`lm-eval is not installed (${python} cannot import lm_eval): run "DCD: Set Up Host", or install it: ${python} -m pip install "lm_eval[vllm]>=0.4.10"`)} >> ${f.log}
   echo 127 > ${f.exitCode}
   setstatus failed
   exit 0
 fi
-setstatus running
-echo ${q(`$ ${shellJoin(argv)}`)} >> ${f.log}
-PYTHONUNBUFFERED=1 ${shellJoin(argv)} >> ${f.log} 2>&1 < /dev/null &
-child=$!
-echo "$child" > ${f.pid}
-wait "$child"
-rc=$?
-echo "$rc" > ${f.exitCode}
-if [ -e ${f.cancel} ]; then setstatus cancelled
-elif [ "$rc" -eq 0 ]; then setstatus succeeded
-else setstatus failed; fi
 `;
+  return commandRunnerScript({ jobDir, title: `DCD Studio eval job ${jobId}: one lm_eval call`, argv, preamble: wait + lmEvalCheck, logCommand: true });
 }
 
 function pythonOf(session: HostSession, profile: HostProfile): string {

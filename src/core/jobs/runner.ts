@@ -49,21 +49,23 @@ export function trainArgs(c: TrainCommand): string[] {
   return args;
 }
 
-/** The runner script: run the trainer, keep its pid, write the final status. */
-export function runnerScript(jobId: string, c: TrainCommand): string {
+/**
+ * A job runner script: the job-directory protocol (runner pid, cancel file,
+ * status, child pid, exit code) around one command. `preamble` runs after the
+ * first cancel check and before the status turns `running`.
+ */
+export function commandRunnerScript(o: { jobDir: string; title: string; argv: readonly string[]; preamble?: string; logCommand?: boolean }): string {
   const q = shellQuote;
   const f = JOB_FILES;
   return `#!/bin/sh
-# DCD Studio job runner for job ${jobId} (generated). It runs the trainer,
-# records its pid and exit status, and writes the job's final status.
-cd ${q(c.jobDir)} || exit 1
+# ${o.title} (generated). It runs one command, records its pid and exit
+# status, and writes the job's final status.
+cd ${q(o.jobDir)} || exit 1
 echo $$ > ${f.runnerPid}
 setstatus() { printf '%s\\n' "$1" > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}; }
 if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
-mkdir -p ${f.runDir}
-ln -sf ${f.runDir}/${f.events} ${f.events}
-setstatus running
-PYTHONUNBUFFERED=1 ${shellJoin(trainArgs(c))} >> ${f.log} 2>&1 < /dev/null &
+${o.preamble ?? ''}setstatus running
+${o.logCommand ? `echo ${q(`$ ${shellJoin(o.argv)}`)} >> ${f.log}\n` : ''}PYTHONUNBUFFERED=1 ${shellJoin(o.argv)} >> ${f.log} 2>&1 < /dev/null &
 child=$!
 echo "$child" > ${f.pid}
 # A cancel that came between the check above and the pid file: pass it on.
@@ -75,6 +77,15 @@ if [ -e ${f.cancel} ]; then setstatus cancelled
 elif [ "$rc" -eq 0 ]; then setstatus succeeded
 else setstatus failed; fi
 `;
+}
+
+/** The runner script of a training job: the trainer, with its events linked into the job directory. */
+export function runnerScript(jobId: string, c: TrainCommand): string {
+  const f = JOB_FILES;
+  return commandRunnerScript({
+    jobDir: c.jobDir, title: `DCD Studio job runner for job ${jobId}`, argv: trainArgs(c),
+    preamble: `mkdir -p ${f.runDir}\nln -sf ${f.runDir}/${f.events} ${f.events}\n`,
+  });
 }
 
 /**
