@@ -8,9 +8,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-const BATCH_CHARS = 8 * 1024 * 1024;
+const BATCH_BYTES = 8 * 1024 * 1024;
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array | Iterable<string>): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array | Iterable<string | Uint8Array>): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -19,14 +19,15 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
     if (typeof data === 'string' || data instanceof Uint8Array) {
       await handle.writeFile(data);
     } else {
-      let batch: string[] = [];
+      let batch: Uint8Array[] = [];
       let size = 0;
       for (const chunk of data) {
-        batch.push(chunk);
-        size += chunk.length;
-        if (size >= BATCH_CHARS) { await handle.write(batch.join('')); batch = []; size = 0; }
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        batch.push(bytes);
+        size += bytes.length;
+        if (size >= BATCH_BYTES) { await handle.write(Buffer.concat(batch)); batch = []; size = 0; }
       }
-      if (batch.length) await handle.write(batch.join(''));
+      if (batch.length) await handle.write(Buffer.concat(batch));
     }
     await handle.sync();
   } catch (err) {

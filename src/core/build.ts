@@ -5,6 +5,7 @@
 import { importDrafts, importS1k } from './importers';
 import { assembleCorpus, type AssembleOptions, type AssembleResult } from './assemble';
 import { writeFileAtomic } from './atomicWrite';
+import { sampleLines } from './sampleJson';
 import { jsonlLines, type JsonlError } from './jsonl';
 import { exportLine, type ExportFormat } from './exports';
 
@@ -33,7 +34,7 @@ export async function buildCorpus(opts: BuildOptions): Promise<BuildResult> {
   opts.onProgress?.('Verifying drafts and assembling samples');
   const result = assembleCorpus(s1k.rows, drafts.drafts, opts);
   opts.onProgress?.('Writing corpus');
-  await writeFileAtomic(opts.out, jsonlLines(result.samples));
+  await writeFileAtomic(opts.out, sampleLines(result.samples));
   for (const [format, file] of Object.entries(opts.exports ?? {}) as [ExportFormat, string][]) {
     await writeFileAtomic(file, jsonlLines(result.samples.map((s) => exportLine(s, format, opts.preset))));
   }

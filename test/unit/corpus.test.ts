@@ -151,3 +151,22 @@ describe('buildCorpus and exports', () => {
     assert.deepEqual(toMessages(samples[1]).messages[1].content, samples[1].question);
   });
 });
+
+describe('sample line encoding', () => {
+  it('writes exactly JSON.stringify(sample) + newline, sharing the escaped chain', async () => {
+    const { SampleLineEncoder } = await import('../../src/core/sampleJson');
+    const { rows } = await importS1k(path.join(FIX, 's1k-mini.jsonl'));
+    const { drafts } = await importDrafts(path.join(FIX, 'drafts-mini.jsonl'));
+    const samples = assembleCorpus(rows, drafts).samples;
+    // Long chains with escapes, non-ASCII, a chain that also occurs in the draft, and emoji at the edges.
+    const long = 'Let x = \\frac{1}{2}.\n\t"quoted" — ü ✓ 😀 </script> \u0001 '.repeat(60);
+    samples.push({ ...samples[0], chain: long, draft: long, text: `${long}<|im_start|>${long}😀` });
+    const enc = new SampleLineEncoder();
+    let shared = 0;
+    for (const s of samples) {
+      assert.equal(enc.encode(s).toString('utf8'), JSON.stringify(s) + '\n');
+      if (String(s.chain).length >= 1024) shared++;
+    }
+    assert.ok(shared >= 3, 'the long-chain path is exercised');
+  });
+});
