@@ -210,19 +210,26 @@ function percentVariants(v: Val, percent: boolean): Val[] {
   return percent ? [v, { re: v.re / 100, im: v.im / 100 }] : [v];
 }
 
-// A fixed pseudo-random sequence (mulberry32), so verdicts are reproducible.
-const rng = seededRandom;
+/**
+ * The values of both expressions at up to 12 pseudo-random points (a fixed
+ * seed, so verdicts are reproducible), skipping points where either fails to
+ * evaluate. Points in [0.2, 3.2) avoid the usual poles at 0 and keep roots
+ * real where the answer's domain is positive.
+ */
+function* valuesAtRandomPoints(a: MathForm, b: MathForm, names: string[], seed: number): Generator<[Val | null, Val | null]> {
+  const rand = seededRandom(seed);
+  for (let k = 0; k < 12; k++) {
+    const scope: Record<string, number> = {};
+    for (const n of names) scope[n] = 0.2 + 3 * rand();
+    try { yield [toVal(a.fn.evaluate(scope)), toVal(b.fn.evaluate(scope))]; } catch { continue; }
+  }
+}
 
 function symbolicEqual(a: MathForm, b: MathForm): boolean | null {
   const names = [...new Set([...a.symbols, ...b.symbols])];
-  const rand = rng(0x5eed);
   let agree = 0;
-  for (let k = 0; k < 12 && agree < 6; k++) {
-    const scope: Record<string, number> = {};
-    // Points in [0.2, 3.2) avoid the usual poles at 0 and keep roots real where the answer's domain is positive.
-    for (const n of names) scope[n] = 0.2 + 3 * rand();
-    let va: Val | null; let vb: Val | null;
-    try { va = toVal(a.fn.evaluate(scope)); vb = toVal(b.fn.evaluate(scope)); } catch { continue; }
+  for (const [va, vb] of valuesAtRandomPoints(a, b, names, 0x5eed)) {
+    if (agree >= 6) break;
     if (!va || !vb || Number.isNaN(va.re) || Number.isNaN(vb.re)) continue;
     if (!valsEqual(va, vb, SYMBOLIC_REL_TOL)) return false;
     agree++;
@@ -239,14 +246,10 @@ function symbolicEqual(a: MathForm, b: MathForm): boolean | null {
 function proportional(a: MathForm, b: MathForm): boolean | null {
   const names = [...new Set([...a.symbols, ...b.symbols])];
   if (!names.length) return null;
-  const rand = rng(0xe9a7);
   let ratio: Val | null = null;
   let agree = 0;
-  for (let k = 0; k < 12 && agree < 6; k++) {
-    const scope: Record<string, number> = {};
-    for (const n of names) scope[n] = 0.2 + 3 * rand();
-    let va: Val | null; let vb: Val | null;
-    try { va = toVal(a.fn.evaluate(scope)); vb = toVal(b.fn.evaluate(scope)); } catch { continue; }
+  for (const [va, vb] of valuesAtRandomPoints(a, b, names, 0xe9a7)) {
+    if (agree >= 6) break;
     if (!va || !vb || !Number.isFinite(va.re) || !Number.isFinite(vb.re) || va.im !== 0 || vb.im !== 0) continue;
     if (Math.abs(va.re) < 1e-9 || Math.abs(vb.re) < 1e-9) continue;
     const r = { re: va.re / vb.re, im: 0 };
