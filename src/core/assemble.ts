@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { extractAnswer, extractGold, verify } from './answer';
-import { renderTrace } from './template';
+import { renderTraceWithParts, type TraceFields } from './template';
 import type { DcdSample, S1kRow, StudentDraft } from './model';
 
 export const DEFAULT_STUDENT_MODEL = 'Qwen2.5-1.5B-Instruct';
@@ -72,6 +72,26 @@ export function sampleId(row: number, source: string, draft: string): string {
 const SAMPLE_KEYS = new Set(['id', 'question', 'draft', 'draft_source', 'verdict', 'chain', 'final_answer', 'gold_answer', 'draft_answer',
   'verifier_rule', 's1k_index', 'cot_type', 'source_type', 'gemini_grade', 'deepseek_grade', 'text', 'review']);
 
+/**
+ * A sample's training text as the strings around its chain, kept (hidden from
+ * JSON and from spreads) on freshly assembled samples so a corpus writer can
+ * reuse the chain's encoded bytes without flattening each long text. A reader
+ * must check that `text` and `chain` are still the very strings recorded.
+ */
+export const TEXT_PARTS = Symbol('dcd.textParts');
+export interface TextParts { text: string; chain: string; before: string; after: string }
+
+/** Renders a sample's text and records its parts on the sample. */
+function withText<S extends object>(sample: S, fields: TraceFields, preset: string): S & { text: string } {
+  const r = renderTraceWithParts(fields, preset);
+  const out = Object.assign(sample, { text: r.text });
+  if (r.aroundChain) {
+    const parts: TextParts = { text: r.text, chain: fields.chain, ...r.aroundChain };
+    Object.defineProperty(out, TEXT_PARTS, { value: parts, enumerable: false, writable: true, configurable: true });
+  }
+  return out;
+}
+
 export function assembleCorpus(rows: S1kRow[], drafts: (StudentDraft & { line?: number })[] = [], opts: AssembleOptions = {}): AssembleResult {
   const preset = opts.preset ?? 'paper';
   const skipped: Record<SkipReason, number> = {
@@ -103,12 +123,11 @@ export function assembleCorpus(rows: S1kRow[], drafts: (StudentDraft & { line?: 
     if (!row.gemini_attempt.trim()) { skipped.row_empty_attempt++; reported.push({ row: i, reason: 'row_empty_attempt' }); return; }
     const draftAnswer = extractAnswer(row.gemini_attempt).answer;
     const b = base(row, i);
-    perRow[i].push({
+    perRow[i].push(withText({
       id: sampleId(i, 'gemini', row.gemini_attempt), question: b.question, draft: row.gemini_attempt, draft_source: 'gemini', verdict: 'correct',
       chain: b.chain, final_answer: b.final_answer, gold_answer: b.gold_answer, draft_answer: draftAnswer, verifier_rule: 'gemini-attempt',
       s1k_index: i, cot_type: b.cot_type, source_type: b.source_type, gemini_grade: b.gemini_grade, deepseek_grade: b.deepseek_grade,
-      text: renderTrace({ question: b.question, draft: row.gemini_attempt, chain: b.chain, verdict: 'correct', final_answer: b.final_answer }, preset).text,
-    });
+    }, { question: b.question, draft: row.gemini_attempt, chain: b.chain, verdict: 'correct', final_answer: b.final_answer }, preset));
   });
 
   const seen = new Set<string>();
@@ -141,13 +160,12 @@ export function assembleCorpus(rows: S1kRow[], drafts: (StudentDraft & { line?: 
       if (k === 'draft' || k === 'question' || k === 'index' || k === 'line') continue;
       extra[SAMPLE_KEYS.has(k) ? `draft_${k}` : k] = val;
     }
-    perRow[i].push({
+    perRow[i].push(withText({
       ...extra,
       id: sampleId(i, source, d.draft), question: b.question, draft: d.draft, draft_source: source, verdict: 'incorrect',
       chain: b.chain, final_answer: b.final_answer, gold_answer: b.gold_answer, draft_answer: v.pred_answer, verifier_rule: v.rule,
       s1k_index: i, cot_type: b.cot_type, source_type: b.source_type, gemini_grade: b.gemini_grade, deepseek_grade: b.deepseek_grade,
-      text: renderTrace({ question: b.question, draft: d.draft, chain: b.chain, verdict: 'incorrect', final_answer: b.final_answer }, preset).text,
-    });
+    }, { question: b.question, draft: d.draft, chain: b.chain, verdict: 'incorrect', final_answer: b.final_answer }, preset));
   }
   const samples = perRow.flat();
   const draftCorrect = samples.filter((s) => s.verdict === 'correct').length;

@@ -7,7 +7,8 @@
 import { promises as fs } from 'node:fs';
 import { parquetReadObjects, asyncBufferFromFile } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { parseJsonl, jsonlErrors, type JsonlError } from './jsonl';
+import { type JsonlError } from './jsonl';
+import { forEachJsonlRow } from './jsonlFile';
 import { S1K_REQUIRED_COLUMNS, type S1kRow, type StudentDraft } from './model';
 
 export type S1kFormat = 'parquet' | 'jsonl' | 'json';
@@ -36,8 +37,23 @@ export async function detectS1kFormat(file: string): Promise<S1kFormat> {
     await handle.close();
   }
   if (/\.parquet$/i.test(file)) return 'parquet';
-  const start = (await fs.readFile(file, 'utf8')).trimStart().slice(0, 1);
-  return start === '[' ? 'json' : 'jsonl';
+  return (await firstNonSpace(file)) === '[' ? 'json' : 'jsonl';
+}
+
+/** The first non-whitespace character of a text file (after a BOM), read without loading the file. */
+async function firstNonSpace(file: string): Promise<string> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let position = 0; ; position += buf.length) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+      if (bytesRead === 0) return '';
+      const head = buf.toString('latin1', 0, bytesRead).replace(/^\u00ef\u00bb\u00bf/, position === 0 ? '' : '\u00ef\u00bb\u00bf').trimStart();
+      if (head) return head[0];
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 function missingColumns(columns: Iterable<string>): string[] {
@@ -67,8 +83,8 @@ export async function importS1k(file: string, format?: S1kFormat): Promise<S1kIm
     });
     return out;
   }
-  const text = await fs.readFile(file, 'utf8');
   if (format === 'json') {
+    const text = await fs.readFile(file, 'utf8');
     let parsed: unknown;
     try { parsed = JSON.parse(text); } catch (err) { throw new ImportError(`${file}: not valid JSON: ${(err as Error).message}`); }
     if (!Array.isArray(parsed)) throw new ImportError(`${file}: expected a JSON array of s1K rows.`);
@@ -81,19 +97,19 @@ export async function importS1k(file: string, format?: S1kFormat): Promise<S1kIm
     });
     return out;
   }
-  const rows = parseJsonl<Record<string, unknown>>(text);
-  out.errors.push(...jsonlErrors(rows, file));
-  // A column that no row has is a problem of the whole file: say so once, by name.
+  // JSONL, streamed: only the raw text of lines that are reported is kept.
   const seen = new Set<string>();
-  for (const r of rows) if (r.kind === 'value') for (const k of Object.keys(r.value)) seen.add(k);
-  const absent = missingColumns(seen);
-  if (absent.length && rows.some((r) => r.kind === 'value')) throw new ImportError(`${file}: the rows lack the s1K column(s) ${absent.join(', ')}.`);
-  for (const r of rows) {
-    if (r.kind !== 'value') continue;
+  let values = 0;
+  await forEachJsonlRow<Record<string, unknown>>(file, (r) => {
+    if (r.kind === 'error') { out.errors.push({ file, line: r.line, message: r.message, raw: r.raw }); return; }
+    values++;
+    for (const k in r.value) seen.add(k);
     const { row, missing } = checkRow(r.value);
     if (row) { out.rows.push(row); out.rowNumbers.push(r.line); } else out.errors.push({ file, line: r.line, message: `row lacks ${missing.join(', ')}`, raw: r.raw });
-  }
-  out.errors.sort((a, b) => a.line - b.line);
+  });
+  // A column that no row has is a problem of the whole file: say so once, by name.
+  const absent = missingColumns(seen);
+  if (absent.length && values) throw new ImportError(`${file}: the rows lack the s1K column(s) ${absent.join(', ')}.`);
   return out;
 }
 
@@ -106,10 +122,9 @@ const DRAFT_ALIASES = ['draft', 'response', 'output', 'completion'] as const;
 
 /** Student drafts (spec §1): `{question|index, draft|response|output|completion, …}` per line. */
 export async function importDrafts(file: string): Promise<DraftImport> {
-  const rows = parseJsonl<Record<string, unknown>>(await fs.readFile(file, 'utf8'));
-  const out: DraftImport = { drafts: [], errors: jsonlErrors(rows, file) };
-  for (const r of rows) {
-    if (r.kind !== 'value') continue;
+  const out: DraftImport = { drafts: [], errors: [] };
+  await forEachJsonlRow<Record<string, unknown>>(file, (r) => {
+    if (r.kind === 'error') { out.errors.push({ file, line: r.line, message: r.message, raw: r.raw }); return; }
     const v = r.value;
     const key = DRAFT_ALIASES.find((k) => typeof v[k] === 'string');
     const hasQuestion = typeof v.question === 'string';
@@ -117,10 +132,9 @@ export async function importDrafts(file: string): Promise<DraftImport> {
     const missing: string[] = [];
     if (!key) missing.push(`draft (or ${DRAFT_ALIASES.slice(1).join('/')})`);
     if (!hasQuestion && !hasIndex) missing.push('question (or index)');
-    if (missing.length) { out.errors.push({ file, line: r.line, message: `line lacks ${missing.join(' and ')}`, raw: r.raw }); continue; }
+    if (missing.length) { out.errors.push({ file, line: r.line, message: `line lacks ${missing.join(' and ')}`, raw: r.raw }); return; }
     const { [key!]: draft, ...rest } = v;
     out.drafts.push({ ...rest, draft: draft as string, line: r.line });
-  }
-  out.errors.sort((a, b) => a.line - b.line);
+  });
   return out;
 }

@@ -21,18 +21,8 @@ export function parseJsonl<T = unknown>(text: string): JsonlRow<T>[] {
   const rows: JsonlRow<T>[] = [];
   const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
-    if (raw.trim() === '') continue;
-    try {
-      const value = JSON.parse(raw) as T;
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        rows.push({ kind: 'error', line: i + 1, raw, message: 'line is valid JSON but not an object' });
-      } else {
-        rows.push({ kind: 'value', line: i + 1, value, raw });
-      }
-    } catch (err) {
-      rows.push({ kind: 'error', line: i + 1, raw, message: (err as Error).message });
-    }
+    const row = classifyJsonlLine<T>(lines[i], i + 1);
+    if (row) rows.push(row);
   }
   return rows;
 }
@@ -57,4 +47,16 @@ export function toJsonl(values: Iterable<unknown>): string {
 
 export function formatJsonlError(e: JsonlError): string {
   return `${e.file ?? '<input>'}:${e.line}: ${e.message}`;
+}
+
+/** Classifies one line as parseJsonl does: undefined for a blank line, else a value or an error row. */
+export function classifyJsonlLine<T>(raw: string, line: number): JsonlRow<T> | undefined {
+  if (raw.trim() === '') return undefined;
+  try {
+    const value = JSON.parse(raw) as T;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { kind: 'error', line, raw, message: 'line is valid JSON but not an object' };
+    return { kind: 'value', line, value, raw };
+  } catch (err) {
+    return { kind: 'error', line, raw, message: (err as Error).message };
+  }
 }

@@ -86,11 +86,23 @@ function regionValue(fields: TraceFields, preset: TemplatePreset, name: RegionNa
 
 /** Renders a sample's fields into the training text, byte for byte as spec §3 says. */
 export function renderTrace(fields: TraceFields, presetName = 'paper'): RenderedTrace {
+  const { aroundChain: _unused, ...rendered } = renderTraceWithParts(fields, presetName);
+  return rendered;
+}
+
+/**
+ * renderTrace plus the text on either side of the chain (`text === before +
+ * chain + after`; absent when the layout has no chain), which lets a writer
+ * reuse the chain's encoded bytes without ever flattening the long text.
+ */
+export function renderTraceWithParts(fields: TraceFields, presetName = 'paper'): RenderedTrace & { aroundChain?: { before: string; after: string } } {
   const preset = getPreset(presetName);
   let text = '';
   const regions = {} as Record<RegionName, Span>;
   let thinkStart = -1;
   let answerTagStart = -1;
+  let before: string | undefined;
+  let after = '';
   for (const piece of pieces(preset)) {
     if ('literal' in piece) {
       const t = piece.literal.indexOf(THINK_TAG);
@@ -98,13 +110,16 @@ export function renderTrace(fields: TraceFields, presetName = 'paper'): Rendered
       const a = piece.literal.indexOf(ANSWER_TAG);
       if (a >= 0 && answerTagStart < 0) answerTagStart = text.length + a;
       text += piece.literal;
+      if (before !== undefined) after += piece.literal;
     } else {
       const value = regionValue(fields, preset, piece.field);
       regions[piece.field] = { start: text.length, end: text.length + value.length };
+      if (piece.field === 'chain' && before === undefined) before = text;
+      else if (before !== undefined) after += value;
       text += value;
     }
   }
-  return { text, regions, thinkStart, answerTagStart };
+  return { text, regions, thinkStart, answerTagStart, aroundChain: before === undefined ? undefined : { before, after } };
 }
 
 /** Why a text does not parse as a trace of the preset. */

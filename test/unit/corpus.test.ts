@@ -169,4 +169,21 @@ describe('sample line encoding', () => {
     }
     assert.ok(shared >= 3, 'the long-chain path is exercised');
   });
+
+  it('uses the parts recorded at assembly only while text and chain are unchanged', async () => {
+    const { SampleLineEncoder } = await import('../../src/core/sampleJson');
+    const { TEXT_PARTS } = await import('../../src/core/assemble');
+    const { rows } = await importS1k(path.join(FIX, 's1k-mini.jsonl'));
+    const samples = assembleCorpus(rows, []).samples.filter((s) => s.chain.length >= 1024);
+    assert.ok(samples.length >= 2);
+    const [a, b] = samples;
+    assert.ok((a as unknown as Record<symbol, unknown>)[TEXT_PARTS], 'assembled samples carry their text parts');
+    assert.equal(JSON.stringify(a).includes('dcd.textParts'), false);
+    assert.equal(TEXT_PARTS in { ...a }, false, 'a spread copy does not carry stale parts');
+    // Edited in place: the text keeps its length but changes, then the chain changes.
+    a.text = a.text.replace('<|im_start|>think', '<|im_start|>THINK');
+    b.chain = `${b.chain} (edited)`;
+    const enc = new SampleLineEncoder();
+    for (const s of [a, b]) assert.equal(enc.encode(s).toString('utf8'), JSON.stringify(s) + '\n');
+  });
 });

@@ -1,0 +1,50 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseJsonl, type JsonlRow } from '../../src/core/jsonl';
+import { forEachJsonlRow } from '../../src/core/jsonlFile';
+
+async function readRows(file: string): Promise<JsonlRow<unknown>[]> {
+  const rows: JsonlRow<unknown>[] = [];
+  await forEachJsonlRow(file, (r) => rows.push(r));
+  return rows;
+}
+
+describe('streamed JSONL file reading', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-jsonl-'));
+
+  it('classifies every line as parseJsonl does, across read-buffer boundaries and long lines', async () => {
+    // Lines of many sizes (one well over the 1 MB read buffer), multi-byte characters
+    // straddling chunk edges, CRLF endings, blank and malformed lines, no final newline.
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const size = (i * 7919) % 9000;
+      if (i % 97 === 5) lines.push('{"broken": ');
+      else if (i % 53 === 7) lines.push('   ');
+      else if (i % 61 === 3) lines.push('[1, 2]');
+      else lines.push(JSON.stringify({ i, s: 'ü✓😀'.repeat(size) }) + (i % 5 === 0 ? '\r' : ''));
+    }
+    lines.splice(200, 0, JSON.stringify({ huge: 'x'.repeat(2_500_000) + '😀' }));
+    const text = lines.join('\n');
+    const file = path.join(dir, 'mixed.jsonl');
+    fs.writeFileSync(file, text);
+    const streamed = await readRows(file);
+    const parsed = parseJsonl(text);
+    assert.equal(streamed.length, parsed.length);
+    assert.deepEqual(streamed, parsed);
+    const errors = streamed.filter((r) => r.kind === 'error').map((r) => r.line);
+    assert.ok(errors.length >= 8, 'malformed lines come back as errors');
+    assert.deepEqual(errors, parsed.filter((r) => r.kind === 'error').map((r) => r.line));
+  });
+
+  it('skips a UTF-8 byte-order mark and reads an empty file as no rows', async () => {
+    const bom = path.join(dir, 'bom.jsonl');
+    fs.writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}\n{"a":2}\n')]));
+    assert.deepEqual((await readRows(bom)).map((r) => (r.kind === 'value' ? r.value : r.message)), [{ a: 1 }, { a: 2 }]);
+    const empty = path.join(dir, 'empty.jsonl');
+    fs.writeFileSync(empty, '');
+    assert.deepEqual(await readRows(empty), []);
+  });
+});
