@@ -1,14 +1,19 @@
 /**
  * Uploading a directory (the backend, an export) to a host: a deterministic
- * tar, gzip-compressed on the fly, streamed over one command's stdin while the
- * host saves and unpacks it. The host then hashes what it received; only
- * when that sha256 equals ours is the unpacked tree renamed into place.
+ * tar, compressed on the fly, streamed over one command's stdin while the
+ * host unpacks it. The host hashes what it received; only when that sha256
+ * equals ours is the unpacked tree renamed into place.
+ *
+ * Two host receivers: with Python 3 on the host (always, for a training
+ * host), a framed stream with adaptive compression (framedUpload.ts: blocks
+ * deflated while the link is the bottleneck); without it, POSIX sh + tar -z
+ * with every block gzipped.
  *
  * Bundles are content-addressed (`<parent>/<key>/`), so the same backend or
  * export is uploaded once per host; a `.dcd-bundle` file inside marks a
  * complete, verified copy.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +23,7 @@ import * as zlib from 'node:zlib';
 import { joinHost, type HostSession } from './session';
 import { shellQuote } from './shellQuote';
 import { tarStream, type TarEntry } from './tar';
+import { AdaptiveFramer, framedReceiveScript, hostPython } from './framedUpload';
 
 export const BUNDLE_MARKER = '.dcd-bundle';
 
@@ -102,6 +108,14 @@ export interface UploadProgress {
 
 export interface UploadOptions {
   gzip?: zlib.ZlibOptions;
+  /**
+   * 'adaptive' (default): deflate blocks while the link is the bottleneck and
+   * send them raw while it is not; 'always': deflate every block. Applies to
+   * the Python receiver; the POSIX sh fallback always gzips.
+   */
+  compression?: 'adaptive' | 'always';
+  /** Host side: 'auto' (default) uses Python 3 when the host has it, else POSIX sh + tar -z. */
+  receiver?: 'auto' | 'sh';
   onProgress?: (p: UploadProgress) => void;
 }
 
@@ -111,6 +125,10 @@ export interface UploadResult {
   skipped: boolean;
   bytes: number;
   wireBytes: number;
+  /** Which host receiver took the upload. */
+  receiver?: 'python' | 'sh';
+  /** Python receiver: blocks sent deflated and raw. */
+  blocks?: { deflated: number; raw: number };
   sha256?: string;
   seconds: number;
 }
@@ -148,7 +166,7 @@ export class ParallelGzip extends Transform {
 
   private async blocks(): Promise<void> {
     while (this.pendingBytes >= this.blockBytes) {
-      const all = Buffer.concat(this.pending);
+      const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
       this.pending = [all.subarray(this.blockBytes)];
       this.pendingBytes = all.length - this.blockBytes;
       this.startBlock(all.subarray(0, this.blockBytes));
@@ -177,21 +195,25 @@ export class ParallelGzip extends Transform {
 
 class Meter extends Transform {
   bytes = 0;
-  private hash = createHash('sha256');
-  constructor(private readonly onChunk?: (bytes: number) => void) { super(); }
+  private readonly hash: Hash | undefined;
+  constructor(private readonly onChunk?: (bytes: number) => void, hashing = true) {
+    super();
+    this.hash = hashing ? createHash('sha256') : undefined;
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.onChunk?.(this.bytes);
     cb(null, chunk);
   }
-  digest(): string { return this.hash.digest('hex'); }
+  digest(): string { return this.hash!.digest('hex'); }
 }
 
 /**
- * The host command that unpacks the stream as it arrives and, at the same
- * time, hashes it (through a FIFO: nothing is written twice), then prints
- * `sha256=<hex>`. POSIX sh, tar and one of sha256sum / shasum / openssl.
+ * The fallback host command (no Python): unpacks the gzip stream as it
+ * arrives and, at the same time, hashes it (through a FIFO: nothing is
+ * written twice), then prints `sha256=<hex>`. POSIX sh, tar and one of
+ * sha256sum / shasum / openssl.
  */
 function receiveScript(tmp: string): string {
   const q = shellQuote;
@@ -218,22 +240,26 @@ export async function uploadBundle(session: HostSession, bundle: Bundle, parent:
   const dest = joinHost(parent, bundle.key);
   const marker = joinHost(dest, BUNDLE_MARKER);
   const seconds = () => (Date.now() - started) / 1000;
+  const pythonProbe = opts.receiver === 'sh' ? Promise.resolve(undefined) : hostPython(session); // overlaps the marker check
   if (await session.readFrom(marker, 0, 4096)) return { dest, skipped: true, bytes: bundle.bytes, wireBytes: 0, seconds: seconds() };
 
   const markerBytes = Buffer.from(JSON.stringify({ key: bundle.key, files: bundle.files, bytes: bundle.bytes }) + '\n');
   const tar = tarStream([...bundle.entries, { name: BUNDLE_MARKER, type: 'file', source: markerBytes }]);
   let bytesIn = 0;
-  const inMeter = new Meter((b) => { bytesIn = b; });
+  const inMeter = new Meter((b) => { bytesIn = b; }, false);
   const wire = new Meter((b) => opts.onProgress?.({ bytesIn, wireBytes: b }));
-  const gz = new ParallelGzip(opts.gzip ?? {});
+  const python = await pythonProbe;
+  const encoder = python
+    ? new AdaptiveFramer({ deflate: opts.gzip, mode: opts.compression ?? 'adaptive' })
+    : new ParallelGzip(opts.gzip ?? {});
   const fail = (err: Error) => wire.destroy(err);
   tar.on('error', fail);
   inMeter.on('error', fail);
-  gz.on('error', fail);
-  tar.pipe(inMeter).pipe(gz).pipe(wire);
+  encoder.on('error', fail);
+  tar.pipe(inMeter).pipe(encoder).pipe(wire);
 
   const tmp = `${dest}.partial-${randomBytes(6).toString('hex')}`;
-  const r = await session.exec(receiveScript(tmp), { stdin: wire });
+  const r = await session.exec(python ? framedReceiveScript(python, tmp) : receiveScript(tmp), { stdin: wire });
   if (wire.destroyed && !wire.writableFinished) throw new Error(`upload of ${bundle.dir} failed while reading it`);
   if (r.code !== 0) throw new Error(`upload to ${session.label} failed (exit ${r.code ?? 'none'}): ${r.stderr.trim() || r.stdout.trim()}`);
   const sha = wire.digest();
@@ -249,5 +275,8 @@ export async function uploadBundle(session: HostSession, bundle: Bundle, parent:
     await session.exec(`rm -rf ${shellQuote(tmp)}`);
     if (!(await session.readFrom(marker, 0, 4096))) throw err;
   }
-  return { dest, skipped: false, bytes: bundle.bytes, wireBytes: wire.bytes, sha256: sha, seconds: seconds() };
+  return {
+    dest, skipped: false, bytes: bundle.bytes, wireBytes: wire.bytes, receiver: python ? 'python' : 'sh',
+    blocks: encoder instanceof AdaptiveFramer ? { ...encoder.blocks } : undefined, sha256: sha, seconds: seconds(),
+  };
 }
