@@ -27,29 +27,19 @@ export class ImportError extends Error {
   constructor(message: string) { super(message); this.name = 'ImportError'; }
 }
 
+/** Parquet by its magic bytes (or extension); otherwise a JSON array when the first non-blank character is `[`. Reads only the file's head. */
 export async function detectS1kFormat(file: string): Promise<S1kFormat> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    await handle.read(head, 0, 4, 0);
-    if (head.toString('latin1') === 'PAR1') return 'parquet';
-  } finally {
-    await handle.close();
-  }
-  if (/\.parquet$/i.test(file)) return 'parquet';
-  return (await firstNonSpace(file)) === '[' ? 'json' : 'jsonl';
-}
-
-/** The first non-whitespace character of a text file (after a BOM), read without loading the file. */
-async function firstNonSpace(file: string): Promise<string> {
   const handle = await fs.open(file, 'r');
   try {
     const buf = Buffer.alloc(64 * 1024);
     for (let position = 0; ; position += buf.length) {
       const { bytesRead } = await handle.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) return '';
-      const head = buf.toString('latin1', 0, bytesRead).replace(/^\u00ef\u00bb\u00bf/, position === 0 ? '' : '\u00ef\u00bb\u00bf').trimStart();
-      if (head) return head[0];
+      if (position === 0 && (buf.toString('latin1', 0, 4) === 'PAR1' || /\.parquet$/i.test(file))) return 'parquet';
+      if (bytesRead === 0) return 'jsonl';
+      let head = buf.toString('utf8', 0, bytesRead);
+      if (position === 0) head = head.replace(/^\uFEFF/, '');
+      head = head.trimStart();
+      if (head) return head[0] === '[' ? 'json' : 'jsonl';
     }
   } finally {
     await handle.close();

@@ -61,7 +61,7 @@ export class AdaptiveFramer extends Transform {
   /** Blocks sent deflated and raw so far. */
   readonly blocks = { deflated: 0, raw: 0 };
 
-  constructor(private readonly opts: { deflate?: zlib.ZlibOptions; blockBytes?: number; inFlight?: number; mode?: 'adaptive' | 'always' | 'never' } = {}) {
+  constructor(private readonly opts: { deflate?: zlib.ZlibOptions; blockBytes?: number; inFlight?: number; mode?: 'adaptive' | 'always' } = {}) {
     super();
     this.push(FRAME_MAGIC);
   }
@@ -105,7 +105,7 @@ export class AdaptiveFramer extends Transform {
 
   private shouldDeflate(): boolean {
     const mode = this.opts.mode ?? 'adaptive';
-    if (mode !== 'adaptive') return mode === 'always';
+    if (mode === 'always') return true;
     if (this.deflateRate === undefined) return this.blocks.deflated === 0; // measure the compressor once
     return this.linkRate !== undefined && this.deflateRate > this.linkRate;
   }
