@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setting, Settings, SECTION } from '../config';
 import { runDraftBatch, type BatchSummary } from '../core/local/batch';
-import { workerEntry } from '../core/local/client';
+import { workerEntry, type LocalModelClient } from '../core/local/client';
 import { downloadModel, DownloadError, modelDirFor, type DownloadResult } from '../core/local/download';
 import { DEFAULT_STUDENT_PROMPT, studentPrompt, studentPromptProblem, type StudentPrompt } from '../core/local/prompts';
 import { parseQuestions, type DraftQuestion } from '../core/local/questions';
@@ -190,31 +190,36 @@ export function registerLocal(context: vscode.ExtensionContext, output: vscode.O
     await vscode.window.showTextDocument(doc, { preview: false, viewColumn: editor ? vscode.ViewColumn.Beside : undefined });
     const stream = new DocumentStream(doc);
     const q = question;
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Local draft', cancellable: true },
-      async (progress, token) => {
-        const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => ac.abort());
-        try {
-          progress.report({ message: `loading ${path.basename(cfg.modelPath)}…` });
-          const client = await models.get(cfg.modelPath, cfg.dtype);
-          if (ac.signal.aborted) return undefined;
-          progress.report({ message: `${client.info.name} (${client.info.dtype}): generating…` });
-          let n = 0;
-          const r = await client.generate(studentPrompt(q, cfg.prompt), cfg.params, {
-            signal: ac.signal,
-            onToken: (ev) => {
-              stream.push(ev.text);
-              if (++n % 16 === 0) progress.report({ message: `${client.info.name}: ${n} tokens` });
-            },
-          }).catch(async (err) => { await models.evictOnCrash(client, err); throw err; });
-          await stream.finish(r.text);
-          output.appendLine(`[local] draft: ${r.tokenIds.length} tokens (${r.finishReason}) in ${r.ms} ms, ${r.decodeTokensPerSecond.toFixed(1)} tok/s`);
-          return { uri: doc.uri, text: r.text, finishReason: r.finishReason, tokens: r.tokenIds.length, seed: cfg.params.seed };
-        } finally {
-          sub.dispose();
-        }
-      });
+    return withLocalModel('Local draft', cfg, async (client, progress, signal) => {
+      if (signal.aborted) return undefined;
+      progress.report({ message: `${client.info.name} (${client.info.dtype}): generating…` });
+      let n = 0;
+      const r = await client.generate(studentPrompt(q, cfg.prompt), cfg.params, {
+        signal,
+        onToken: (ev) => {
+          stream.push(ev.text);
+          if (++n % 16 === 0) progress.report({ message: `${client.info.name}: ${n} tokens` });
+        },
+      }).catch(async (err) => { await models.evictOnCrash(client, err); throw err; });
+      await stream.finish(r.text);
+      output.appendLine(`[local] draft: ${r.tokenIds.length} tokens (${r.finishReason}) in ${r.ms} ms, ${r.decodeTokensPerSecond.toFixed(1)} tok/s`);
+      return { uri: doc.uri, text: r.text, finishReason: r.finishReason, tokens: r.tokenIds.length, seed: cfg.params.seed };
+    });
+  }
+
+  /** Loads the configured local model under a cancellable progress notification, then runs `work` with it. */
+  function withLocalModel<T>(title: string, cfg: LocalSettings,
+    work: (client: LocalModelClient, progress: vscode.Progress<{ message?: string; increment?: number }>, signal: AbortSignal) => Promise<T>): Thenable<T> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      try {
+        progress.report({ message: `loading ${path.basename(cfg.modelPath)}…` });
+        return await work(await models.get(cfg.modelPath, cfg.dtype), progress, ac.signal);
+      } finally {
+        sub.dispose();
+      }
+    });
   }
 
   async function generateDrafts(args?: GenerateDraftsArgs): Promise<BatchSummary | undefined> {
@@ -243,28 +248,18 @@ export function registerLocal(context: vscode.ExtensionContext, output: vscode.O
     }
     const outUri = out;
     const perQuestion = n;
-    const summary = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Student drafts', cancellable: true },
-      async (progress, token) => {
-        const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => ac.abort());
-        try {
-          progress.report({ message: `loading ${path.basename(cfg.modelPath)}…` });
-          const client = await models.get(cfg.modelPath, cfg.dtype);
-          let reported = 0;
-          return await runDraftBatch({
-            questions, n: perQuestion, out: outUri.fsPath, model: client, params: cfg.params, prompt: cfg.prompt,
-            verifyWithModel: cfg.verifyUndecided, signal: ac.signal,
-            onProgress: (p) => {
-              const pct = p.total ? (100 * p.done) / p.total : 100;
-              progress.report({ message: batchProgressMessage(p), increment: Math.max(0, pct - reported) });
-              reported = Math.max(reported, pct);
-            },
-          }).catch(async (err) => { await models.evictOnCrash(client, err); throw err; });
-        } finally {
-          sub.dispose();
-        }
-      });
+    const summary = await withLocalModel('Student drafts', cfg, async (client, progress, signal) => {
+      let reported = 0;
+      return runDraftBatch({
+        questions, n: perQuestion, out: outUri.fsPath, model: client, params: cfg.params, prompt: cfg.prompt,
+        verifyWithModel: cfg.verifyUndecided, signal,
+        onProgress: (p) => {
+          const pct = p.total ? (100 * p.done) / p.total : 100;
+          progress.report({ message: batchProgressMessage(p), increment: Math.max(0, pct - reported) });
+          reported = Math.max(reported, pct);
+        },
+      }).catch(async (err) => { await models.evictOnCrash(client, err); throw err; });
+    });
     output.appendLine(`[local] drafts → ${summary.out}: ${JSON.stringify({ ...summary, out: undefined })}`);
     const message = batchSummaryMessage(summary);
     const build = 'Build Corpus…';
