@@ -242,6 +242,9 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
         raise ConfigError(f"the export has token id {export.max_id}, but the model's vocabulary has {loaded.vocab_size} entries")
     loss_fn = LossFn(args.loss, args.ce_chunk, info.device)
     module = CausalLMLoss(loaded, loss_fn)
+    module.train()
+    if not all(m.training for m in module.modules()):
+        raise RuntimeError("the model is not in training mode: dropout and gradient checkpointing would be off")
     wrapped = distributed.wrap(module, info, loaded.layer_cls)
 
     # 4. AdamW (0.9, 0.95), weight decay on matrices only (not biases or norms, as the HF Trainer).

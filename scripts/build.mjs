@@ -49,7 +49,6 @@ for (const [entry, file] of nodeEntries) {
     target: 'node20',
     format: 'cjs',
     external: file.startsWith('test/') ? [...nodeExternals, 'mocha'] : nodeExternals,
-    banner: file === 'cli.js' ? { js: '#!/usr/bin/env node' } : undefined,
     loader: { '.node': 'copy' },
     // transformers.js requires sharp for image utilities DCD Studio never uses: see scripts/shims/sharp.cjs.
     alias: { sharp: './scripts/shims/sharp.cjs' },

@@ -9,7 +9,6 @@ export const CACHE = process.env.DCD_CACHE || path.join(os.homedir(), '.cache', 
 export const CODE_SERVER_DIR = path.join(CACHE, `code-server-${CODE_SERVER_VERSION}`);
 export const CODE_SERVER_BIN = path.join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
 export const CHROMIUM = process.env.DCD_CHROMIUM || '/usr/bin/chromium';
-export const SYSTEM_PYTHON = process.env.DCD_PYTHON || '/usr/bin/python3';
 
 /** Debian packages the tests and `npm start` need, with the file that proves each is installed. */
 export const APT_PACKAGES = [

@@ -10,7 +10,10 @@ import { ROOT } from './env.mjs';
 /** Node modules loaded at run time from node_modules (native code); the rest is bundled. */
 export const RUNTIME_MODULES = ['onnxruntime-node', 'onnxruntime-common'];
 
-const PLATFORM_DIRS = { 'linux-x64': ['linux', 'x64'], 'linux-arm64': ['linux', 'arm64'], 'darwin-arm64': ['darwin', 'arm64'], 'darwin-x64': ['darwin', 'x64'], 'win32-x64': ['win32', 'x64'], 'win32-arm64': ['win32', 'arm64'] };
+// VS Code targets -> the <os>/<arch> folder under onnxruntime-node/bin/napi-vN.
+export const PLATFORM_DIRS = { 'linux-x64': ['linux', 'x64'], 'linux-arm64': ['linux', 'arm64'], 'darwin-arm64': ['darwin', 'arm64'], 'darwin-x64': ['darwin', 'x64'], 'win32-x64': ['win32', 'x64'], 'win32-arm64': ['win32', 'arm64'] };
+/** The platforms users have, built by `npm run package:all`. */
+export const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64'];
 
 export function currentTarget() {
   return `${process.platform}-${process.arch}`;
@@ -30,6 +33,8 @@ function stageModule(name, stageModules, target) {
     recursive: true,
     filter: (p) => {
       const rel = path.relative(src, p).split(path.sep);
+      // Only what loads at run time: no TypeScript sources, source maps or install/build scripts.
+      if (['lib', 'script'].includes(rel[0]) || /\.(ts|map)$/.test(p)) return false;
       const napi = rel.findIndex((part) => /^napi-v\d+$/.test(part));
       if (napi >= 0 && rel.length > napi + 1 && rel[napi + 1] !== os) return false;
       if (napi >= 0 && rel.length > napi + 2 && rel[napi + 2] !== arch) return false;
@@ -39,6 +44,7 @@ function stageModule(name, stageModules, target) {
 }
 
 export function packageVsix({ target = currentTarget(), skipBuild = false } = {}) {
+  if (!PLATFORM_DIRS[target]) throw new Error(`unknown target ${target} (known: ${Object.keys(PLATFORM_DIRS).join(', ')})`);
   if (!skipBuild) run(process.execPath, ['scripts/build.mjs', '--production']);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const stage = path.join(ROOT, 'dist', 'stage');
@@ -49,7 +55,7 @@ export function packageVsix({ target = currentTarget(), skipBuild = false } = {}
     if (!fs.existsSync(src)) continue;
     fs.cpSync(src, path.join(stage, entry), {
       recursive: true,
-      filter: (p) => !/(\.map$|__pycache__|\.pyc$|[/\\]out[/\\]test([/\\]|$))/.test(p),
+      filter: (p) => !/(\.map$|__pycache__|\.pyc$|[/\\]out[/\\]test([/\\]|$)|[/\\]python-backend[/\\]tests([/\\]|$))/.test(p),
     });
   }
   const modules = path.join(stage, 'node_modules');
@@ -66,6 +72,8 @@ export function packageVsix({ target = currentTarget(), skipBuild = false } = {}
   const staged = {
     ...pkg,
     scripts: {},
+    files: undefined, // the npm package's file list; the stage already holds exactly what the VSIX ships
+    allowScripts: undefined,
     devDependencies: {},
     dependencies: Object.fromEntries(RUNTIME_MODULES.filter((m) => pkg.dependencies?.[m]).map((m) => [m, pkg.dependencies[m]])),
     repository: pkg.repository ?? { type: 'git', url: 'https://example.invalid/dcd-studio.git' },
@@ -78,10 +86,18 @@ export function packageVsix({ target = currentTarget(), skipBuild = false } = {}
   return out;
 }
 
+/** `--target T`, `--target=T` or `--all` from ARGV: the targets to pack. */
+function targetsFromArgs(argv) {
+  if (argv.includes('--all')) return ALL_TARGETS;
+  const i = argv.findIndex((a) => a === '--target' || a.startsWith('--target='));
+  if (i < 0) return [currentTarget()];
+  return [argv[i].includes('=') ? argv[i].slice('--target='.length) : argv[i + 1]];
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const target = process.argv.find((a) => a.startsWith('--target='))?.slice('--target='.length);
   try {
-    const out = packageVsix({ target });
-    process.stdout.write(`${out}\n`);
+    const targets = targetsFromArgs(process.argv.slice(2));
+    run(process.execPath, ['scripts/build.mjs', '--production']);
+    for (const target of targets) process.stdout.write(`${packageVsix({ target, skipBuild: true })}\n`);
   } catch (err) { console.error(err.message); process.exit(1); }
 }

@@ -3,19 +3,24 @@
 //   static   tsc --noEmit (strict) and eslint (the core imports no vscode)
 //   unit     the pure core on plain Node (node:test + tsx)
 //   grammar  the dcd-trace TextMate grammar (vscode-tmgrammar-test)
-//   python   the Python backend with /usr/bin/python3 (unittest)
-//   vscode   the integration suite inside a real extension host (code-server)
-//   ui       Playwright against the packaged VSIX in code-server (screenshots in test-results/)
+//   python     the Python backend against the real torch, transformers, TRL, lm-eval and
+//              Math-Verify, in the project venv made from python-backend/requirements/test.txt
+//              (scripts/python-env.mjs; unittest)
+//   vscode     the integration suite inside a real extension host (code-server)
+//   ui         Playwright against the packaged VSIX in code-server (screenshots in test-results/)
+//   artifacts  what users install: the npm-packed `dcd` installed into a temporary prefix,
+//              and the VSIX of every platform (the one for this machine unpacked and run)
 // DCD_TEST_LAYERS=unit,python runs a subset.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, SYSTEM_PYTHON } from './env.mjs';
+import { ROOT } from './env.mjs';
 import { bootstrap } from './bootstrap.mjs';
+import { ensurePythonEnv } from './python-env.mjs';
 import { runVsCodeTests } from './vscode-tests.mjs';
-import { packageVsix } from './package.mjs';
+import { ALL_TARGETS, packageVsix } from './package.mjs';
 
-const ALL = ['static', 'unit', 'grammar', 'python', 'vscode', 'ui'];
+const ALL = ['static', 'unit', 'grammar', 'python', 'vscode', 'ui', 'artifacts'];
 const wanted = (process.env.DCD_TEST_LAYERS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 
 function run(cmd, args, opts = {}) {
@@ -38,11 +43,22 @@ const layers = {
   static: () => run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) || run('npx', ['eslint', '.']),
   unit: () => nodeTest(listTests('test/unit', '.test.ts')),
   grammar: () => run('npm', ['run', '--silent', 'test:grammar']),
-  python: () => run(SYSTEM_PYTHON, ['-m', 'unittest', 'discover', '-s', 'python-backend/tests', '-t', 'python-backend'], { env: { PYTHONDONTWRITEBYTECODE: '1' } }),
+  python: () => {
+    const py = ensurePythonEnv();
+    // The log names the libraries the backend was tested against.
+    run(py, ['-c', 'import sys, torch, transformers, trl, lm_eval, math_verify; print("python", sys.version.split()[0], "| torch", torch.__version__, "| transformers", transformers.__version__, "| trl", trl.__version__, "| lm-eval", lm_eval.__version__, "| math-verify", getattr(math_verify, "__version__", "?"))']);
+    return run(py, ['-m', 'unittest', 'discover', '-s', 'python-backend/tests', '-t', 'python-backend'], { env: { PYTHONDONTWRITEBYTECODE: '1' } });
+  },
   vscode: async () => runVsCodeTests(),
   ui: async () => {
     const vsix = packageVsix({ skipBuild: true });
     return nodeTest(listTests('test/ui', '.test.ts'), { DCD_VSIX: vsix });
+  },
+  artifacts: () => {
+    const py = ensurePythonEnv();
+    if (run(process.execPath, ['scripts/package.mjs', '--all'])) return 1;
+    process.stdout.write(`packed: ${ALL_TARGETS.join(', ')}\n`);
+    return nodeTest(listTests('test/artifacts', '.test.ts'), { DCD_VENV_PYTHON: py });
   },
 };
 

@@ -106,6 +106,9 @@ def load_model(spec: str, vocab_size: int, device: torch.device, dtype: torch.dt
     dtype_kw = "dtype" if _version_tuple(transformers.__version__) >= (4, 56) else "torch_dtype"
     lm = transformers.AutoModelForCausalLM.from_pretrained(spec, **{dtype_kw: dtype}, attn_implementation=attn)
     lm.to(device)
+    # from_pretrained returns the model in eval mode, and transformers checkpoints layers only while
+    # `self.training` is true: without this, gradient checkpointing is silently off.
+    lm.train()
     if has_package("liger_kernel") and device.type == "cuda":
         try:
             import liger_kernel.transformers as liger

@@ -14,7 +14,12 @@ BACKEND = Path(__file__).resolve().parent.parent
 REPO = BACKEND.parent
 TRAIN = BACKEND / "train.py"
 PY = sys.executable
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+# A training host with torch and numpy only (Debian's python3-torch): builtin:tiny must work there.
+HOST_PY = os.environ.get("DCD_HOST_PYTHON", "/usr/bin/python3")
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
+       "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+       "TRANSFORMERS_VERBOSITY": "error"}
+MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model"
 
 
 def tmpdir(test) -> Path:
@@ -98,3 +103,24 @@ def run_train_inproc(data: Path, out: Path, *extra: str, model: str = "builtin:t
             signal.signal(s, h)
         train.STOP.signum = 0
     return types.SimpleNamespace(returncode=rc, stderr=err.getvalue())
+
+
+def tiny_hf_model() -> Path:
+    """A random-weight Qwen2-architecture model in the Hugging Face layout with the real Qwen2.5
+    tokenizer, written by transformers through scripts/make-tiny-model --format hf. Made once and
+    cached outside the repository, keyed by the script, the tokenizer derivation and the
+    transformers version."""
+    import hashlib
+    import transformers
+    h = hashlib.sha256()
+    for f in (MAKE_TINY_MODEL, REPO / "scripts" / "derive-tokenizer.mjs"):
+        h.update(f.read_bytes())
+    h.update(transformers.__version__.encode())
+    cache = Path(os.environ.get("DCD_MODEL_CACHE") or Path.home() / ".cache" / "dcd-studio")
+    folder = cache / f"qwen2-tiny-hf-{h.hexdigest()[:16]}"
+    if not (folder / "model.safetensors").is_file():
+        proc = subprocess.run([PY, str(MAKE_TINY_MODEL), str(folder), "--format", "hf", "--force"], env=ENV,
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"make-tiny-model --format hf failed: {proc.stderr[-2000:]}")
+    return folder

@@ -1,14 +1,13 @@
 import json
-import sys
+import subprocess
 import unittest
 from pathlib import Path
 
 import torch
 
 from dcd_backend.model_tiny import TinyConfig, TinyForCausalLM, parse_tiny_spec
-from dcd_backend.models import MissingPackage, load_model
 
-from .helpers import make_export, read_events, run_train_inproc, tmpdir
+from .helpers import BACKEND, ENV, HOST_PY, make_export, read_events, run_train_inproc, tmpdir, train_cmd
 
 HF_KEYS_LAYER = {
     "self_attn.q_proj.weight", "self_attn.q_proj.bias", "self_attn.k_proj.weight", "self_attn.k_proj.bias",
@@ -90,35 +89,29 @@ class TinyModel(unittest.TestCase):
 
 
 class MissingTransformers(unittest.TestCase):
-    """A Hugging Face model without transformers: an error naming the package and how to install it."""
+    """A Hugging Face model on a host without transformers: an error naming the package and how to
+    install it. The host is real: Debian's /usr/bin/python3 with python3-torch and numpy only."""
+
+    def setUp(self):
+        probe = subprocess.run([HOST_PY, "-c", "import torch, numpy, importlib.util as u; "
+                                "print(u.find_spec('transformers') is None)"], capture_output=True, text=True)
+        self.assertEqual(probe.stdout.strip(), "True",
+                         f"{HOST_PY} must have torch and numpy but no transformers for this test: {probe.stderr}")
 
     def test_load_model_names_the_package(self):
-        saved = sys.modules.get("transformers", "absent")
-        sys.modules["transformers"] = None  # makes `import transformers` fail even where it is installed
-        try:
-            with self.assertRaises(MissingPackage) as cm:
-                load_model("Qwen/Qwen2.5-1.5B-Instruct", 100, torch.device("cpu"), torch.float32, None, None, 0)
-        finally:
-            if saved == "absent":
-                del sys.modules["transformers"]
-            else:
-                sys.modules["transformers"] = saved
-        msg = str(cm.exception)
-        self.assertIn("'transformers'", msg)
-        self.assertIn("pip install transformers", msg)
+        code = ("import torch; from dcd_backend.models import MissingPackage, load_model\n"
+                "try:\n    load_model('Qwen/Qwen2.5-1.5B-Instruct', 100, torch.device('cpu'), torch.float32, None, None, 0)\n"
+                "except MissingPackage as e:\n    print(e)\n")
+        proc = subprocess.run([HOST_PY, "-c", code], env={**ENV, "PYTHONPATH": str(BACKEND)}, capture_output=True,
+                              text=True, timeout=120)
+        self.assertIn("'transformers'", proc.stdout, proc.stderr)
+        self.assertIn("pip install transformers", proc.stdout)
 
     def test_trainer_reports_it_as_an_error_event(self):
         root = tmpdir(self)
         data = make_export(root / "exp", samples=8, vocab_size=32)
-        saved = sys.modules.get("transformers", "absent")
-        sys.modules["transformers"] = None
-        try:
-            proc = run_train_inproc(data, root / "run", model="Qwen/Qwen2.5-1.5B-Instruct")
-        finally:
-            if saved == "absent":
-                del sys.modules["transformers"]
-            else:
-                sys.modules["transformers"] = saved
+        cmd = [HOST_PY, *train_cmd(data, root / "run", model="Qwen/Qwen2.5-1.5B-Instruct")[1:]]
+        proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=180)
         self.assertEqual(proc.returncode, 2, proc.stderr)
         err = [e for e in read_events(root / "run") if e["event"] == "error"]
         self.assertEqual(len(err), 1)

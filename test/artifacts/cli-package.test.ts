@@ -1,0 +1,130 @@
+/**
+ * The `dcd` program as users get it: `npm pack` of this package, `npm install -g`
+ * of the tarball into a temporary prefix, and the installed `dcd` on PATH. Nothing
+ * here runs the TypeScript sources: a bundle that throws at start-up (a second
+ * shebang line, a module missing from the package) fails every test below.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO, readJsonLines, runArtifact, venvPython, waitForJob } from './support';
+
+const FIX = path.join(REPO, 'test', 'fixtures');
+const VERSION = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
+
+describe('the packed and installed dcd program', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-artifact-cli-'));
+  const prefix = path.join(tmp, 'prefix');
+  let dcdBin = '';
+  let packed: string[] = [];
+  const corpus = path.join(tmp, 'corpus.dcd.jsonl');
+  const exportDir = path.join(tmp, 'export');
+  const env = { DCD_JOBS_STORE: path.join(tmp, 'jobs.json'), DCD_TRUST_STORE: path.join(tmp, 'known_hosts'), DCD_HOSTS_FILE: '' };
+  const dcd = (args: string[]) => runArtifact(dcdBin, args, { env: { ...env, PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}` } });
+
+  before(() => {
+    const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(pack.status, 0, pack.stderr);
+    // prepack's build logs come first on stdout; the JSON report is the last document.
+    const report = JSON.parse(pack.stdout.slice(pack.stdout.lastIndexOf('\n[\n') + 1));
+    packed = report[0].files.map((f: { path: string }) => f.path);
+    const tarball = path.join(tmp, report[0].filename);
+    const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
+      { cwd: tmp, encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+    assert.equal(install.status, 0, install.stderr);
+    dcdBin = path.join(prefix, 'bin', 'dcd');
+  });
+
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('ships the bundles, the default tokenizer and the Python backend, and no sources or tests', () => {
+    for (const f of ['out/cli.js', 'out/tokenizer-worker.js', 'out/local-worker.js', 'out/tokenizer/qwen2.5/tokenizer.json', 'python-backend/train.py', 'python-backend/dcd_backend/events_schema.json', 'package.json']) {
+      assert.ok(packed.includes(f), `${f} is in the package`);
+    }
+    assert.deepEqual(packed.filter((f) => /^(src|test|webview|scripts)\/|\.ts$|\.map$|python-backend\/tests\//.test(f)), []);
+  });
+
+  it('dcd --version starts and prints the package version', () => {
+    const r = dcd(['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), VERSION);
+    assert.ok(fs.readFileSync(fs.realpathSync(dcdBin), 'utf8').startsWith('#!/usr/bin/env node\n"use strict"'), 'one shebang line, then the bundle');
+  });
+
+  it('dcd build --json writes the corpus and prints its summary contract', () => {
+    const r = dcd(['build', '--s1k', path.join(FIX, 'corpus', 's1k-mini.parquet'), '--drafts', path.join(FIX, 'corpus', 'drafts-mini.jsonl'), '--out', corpus, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    const rows = readJsonLines(corpus);
+    assert.equal(s.samples, rows.length);
+    assert.equal(s.draft_correct, rows.filter((x) => x.verdict === 'correct').length);
+    assert.equal(s.draft_wrong, rows.filter((x) => x.verdict === 'incorrect').length);
+    assert.deepEqual(s.bad_lines, []);
+  });
+
+  it('dcd verify --json decides equivalence', () => {
+    const r = dcd(['verify', '--pred', 'So we get \\boxed{\\dfrac{1}{2}}.', '--gold', '0.5', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const v = JSON.parse(r.stdout);
+    assert.equal(v.equivalent, true);
+    assert.equal(typeof v.rule, 'string');
+    const wrong = JSON.parse(dcd(['verify', '--pred', '\\boxed{3}', '--gold', '0.5', '--json']).stdout);
+    assert.equal(wrong.equivalent, false);
+  });
+
+  it('dcd stats --json counts the corpus, tokens included (worker and tokenizer from the package)', () => {
+    const r = dcd(['stats', corpus, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    const rows = readJsonLines(corpus);
+    assert.equal(s.samples, rows.length);
+    assert.equal(s.by_verdict.correct + s.by_verdict.incorrect, rows.length);
+    assert.equal(s.tokens.failed, 0);
+    assert.ok(s.tokens.tokens > s.samples, 'token counts come from the bundled tokenizer');
+    assert.equal(s.tokens.tokenizer.name, 'qwen2.5');
+  });
+
+  it('dcd tokens --json gives ids, labels and offsets of one sample', () => {
+    const r = dcd(['tokens', corpus, '--index', '0', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const t = JSON.parse(r.stdout);
+    assert.equal(t.ids.length, t.labels.length);
+    assert.equal(t.ids[0], 151644, 'the trace starts with <|im_start|>');
+    assert.ok(t.labels.some((l: number) => l === -100) && t.labels.some((l: number) => l !== -100));
+  });
+
+  it('dcd plan --json and dcd pack --json agree on the plan', () => {
+    const plan = dcd(['plan', corpus, '--json', '--no-cache']);
+    assert.equal(plan.status, 0, plan.stderr);
+    const p = JSON.parse(plan.stdout);
+    const pack = dcd(['pack', corpus, '--out', exportDir, '--json', '--no-cache']);
+    assert.equal(pack.status, 0, pack.stderr);
+    const m = JSON.parse(pack.stdout);
+    assert.equal(m.format, 'dcd-export');
+    assert.equal(m.samples, readJsonLines(corpus).length);
+    assert.equal(m.plan.optimizer_steps, p.optimizer_steps);
+    for (const f of ['ids.npy', 'labels.npy', 'offsets.npy', 'manifest.json']) assert.ok(fs.existsSync(path.join(exportDir, f)), f);
+  });
+
+  it('dcd job submit runs the packaged Python backend on the local host; job list and status report it', async () => {
+    const root = path.join(tmp, 'local-root');
+    const sub = dcd(['job', 'submit', '--host', 'local', '--python', venvPython(), '--root', root, '--data', path.join(FIX, 'jobs', 'export'),
+      '--model', 'builtin:tiny', '--preset', 'smoke', '--max-steps', '3', '--json']);
+    assert.equal(sub.status, 0, sub.stderr);
+    const id = JSON.parse(sub.stdout).job as string;
+    assert.equal(typeof id, 'string');
+    const done = await waitForJob(() => JSON.parse(dcd(['job', 'status', id, '--json']).stdout), 240_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    assert.equal(done.lastStep, 3);
+    const list = JSON.parse(dcd(['job', 'list', '--json']).stdout);
+    assert.ok(list.jobs.some((j: { job: string }) => j.job === id));
+    // The job ran the backend that ships in the package, not the repository's.
+    const installed = path.join(prefix, 'lib', 'node_modules', 'dcd-studio', 'python-backend');
+    const record = JSON.parse(fs.readFileSync(env.DCD_JOBS_STORE, 'utf8'));
+    const rec = (Array.isArray(record) ? record : record.jobs).find((j: { id: string }) => j.id === id);
+    assert.equal(fs.realpathSync(rec.remote.backendDir), fs.realpathSync(installed));
+  });
+});
