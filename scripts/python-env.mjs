@@ -75,7 +75,7 @@ export function ensurePythonEnv() {
   if (fs.existsSync(VENV_PYTHON) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8') === want) return VENV_PYTHON;
 
   const t0 = Date.now();
-  log(`creating ${path.relative(ROOT, VENV) || VENV} from ${path.relative(ROOT, LOCK)} (Python ${base.version}, uv ${uv.version})`);
+  log(`creating ${VENV} from ${path.relative(ROOT, LOCK)} (Python ${base.version}, uv ${uv.version})`);
   const env = { ...process.env, UV_PYTHON_DOWNLOADS: 'never', VIRTUAL_ENV: VENV };
   fs.rmSync(STAMP, { force: true });
   let r = run(uv.bin, ['venv', '--quiet', '--allow-existing', '--python', base.exe, VENV], { env });
