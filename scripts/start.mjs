@@ -1,5 +1,5 @@
-// `npm start`: on a fresh machine, installs what is missing, builds, packages the
-// VSIX, installs it into code-server with the demo workspace, and prints the URL.
+// `npm start`: on a fresh machine, installs what is missing (the project venv too), builds,
+// packages the VSIX, installs it into code-server with the demo workspace, and prints the URL.
 // Runs until interrupted. DCD_PORT (default 8080) picks the port; DCD_START_CHECK=1
 // starts, checks that the workbench answers, and exits (used by the tests of this script).
 import * as fs from 'node:fs';
@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, CACHE } from './env.mjs';
 import { bootstrap } from './bootstrap.mjs';
+import { ensurePythonEnv } from './python-env.mjs';
 import { packageVsix } from './package.mjs';
 import { makeProfile, installVsix, startCodeServer } from './codeserver.mjs';
 import { prepareDemoWorkspace } from './demo.mjs';
@@ -21,7 +22,8 @@ async function main() {
   const vsix = packageVsix({ skipBuild: true });
   log(`packaged ${path.relative(ROOT, vsix)}`);
   const profileRoot = path.join(CACHE, 'start-profile');
-  const profile = makeProfile(profileRoot);
+  // Train on Host with the `local` profile runs the backend with the project venv's real torch and transformers.
+  const profile = makeProfile(profileRoot, { 'dcd.pythonPath': ensurePythonEnv() });
   await installVsix(profile, vsix);
   const workspace = path.join(CACHE, 'demo-workspace');
   if (!fs.existsSync(path.join(workspace, 'demo.dcd.jsonl'))) prepareDemoWorkspace(workspace);
