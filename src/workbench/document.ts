@@ -84,8 +84,14 @@ export class WorkbenchDocument implements vscode.CustomDocument {
     const action = externalChangeAction(this.loadedVersion, read?.version ?? null, this.isDirty);
     if (action === 'adopt') this.loadedVersion = read!.version;
     else if (action === 'reload') await this.load(read!.bytes, read!.version);
-    else if (action === 'conflict') this.diskChangeEmitter.fire();
+    else if (action === 'conflict') {
+      // One warning per change on disk, however many events the watcher reports for it.
+      const seen = read?.version?.hash ?? 'deleted';
+      if (seen !== this.reportedConflict) this.diskChangeEmitter.fire();
+      this.reportedConflict = seen;
+    }
   }
+  private reportedConflict: string | undefined;
 
   get doc(): CorpusDocument { return this.core; }
   get isLoaded(): boolean { return this.loadedFlag; }
