@@ -279,7 +279,7 @@ export function register(program: Command): void {
           else process.stdout.write(artifacts.map((a) => `${a.name}\t${a.kind}${a.step !== undefined ? `\tstep ${a.step}` : ''}\t${a.path}`).join('\n') + '\n');
           return;
         }
-        const fetched = await engine.fetch(id, o.artifact, path.resolve(o.out ?? path.join('dcd-jobs', id)));
+        const fetched = await engine.fetch(id, o.artifact, path.resolve(o.out ?? path.join('dcd-jobs', id)), { onWarning: (w) => process.stderr.write(`warning: ${w}\n`) });
         if (o.json) printJson({ job: id, fetched });
         else process.stdout.write(fetched.map((f) => `${f.name} → ${f.localPath} (${f.files} files, ${f.bytes} bytes)`).join('\n') + '\n');
       });

@@ -8,6 +8,7 @@
  * standard input, never on the command line.
  */
 import type { Readable } from 'node:stream';
+import type { DownloadOptions, DownloadResult } from './safePaths';
 
 export interface ExecOptions {
   /** Bytes for the command's stdin; stdin is closed after them (or at once when absent). */
@@ -45,8 +46,11 @@ export interface HostSession {
   writeFile(file: string, data: string | Buffer): Promise<void>;
   /** Renames a file or directory on the host; fails when `to` exists (unless both are files). */
   rename(from: string, to: string): Promise<void>;
-  /** Copies a file or a directory tree from the host to this machine. */
-  download(remotePath: string, localPath: string): Promise<{ files: number; bytes: number }>;
+  /**
+   * Copies a file or a directory tree from the host into `localPath`, through
+   * `safePaths.downloadTree`: unsafe names and links are skipped, limits throw.
+   */
+  download(remotePath: string, localPath: string, opts?: DownloadOptions): Promise<DownloadResult>;
   /** Called once when the connection ends (dropped or closed). */
   onClose(listener: (err?: Error) => void): void;
   close(): Promise<void>;
