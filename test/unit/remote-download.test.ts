@@ -49,6 +49,9 @@ const TREE: Record<string, VNode> = {
   evals: dir({ e1: dir({ 'results.json': file('{}') }) }),
 };
 
+/** A hostile server must never hang the suite: each test fails on its own instead. */
+const LIMIT = { timeout: 30_000 };
+
 let host: HostileSftp;
 let tmp: string;
 let session: HostSession;
@@ -100,7 +103,7 @@ function snapshot(root: string, skip: string): string[] {
   return out.sort();
 }
 
-test('hostile names and links in a listing are skipped with a warning; only the safe entries are written, all inside the target', async () => {
+test('hostile names and links in a listing are skipped with a warning; only the safe entries are written, all inside the target', LIMIT, async () => {
   const { root, target } = sandbox('names');
   const before = snapshot(root, target);
   const warnings: string[] = [];
@@ -120,7 +123,7 @@ test('hostile names and links in a listing are skipped with a warning; only the 
   assert.ok(!host.requests.some((p) => p.includes('secret-link') || p.includes('../../x')), 'a skipped entry is never even asked for');
 });
 
-test('a link that loops back into the tree is not followed', async () => {
+test('a link that loops back into the tree is not followed', LIMIT, async () => {
   const { root, target } = sandbox('loop');
   const r = await session.download('/loop', target);
   assert.deepEqual(snapshot(target, ''), ['ok.txt 5']);
@@ -128,7 +131,7 @@ test('a link that loops back into the tree is not followed', async () => {
   assert.deepEqual(snapshot(root, target), ['a/', 'a/b/', 'a/keep.txt 4']);
 });
 
-test('an endless tree stops at the depth limit with a clear error (32 levels by default, or as asked)', async () => {
+test('an endless tree stops at the depth limit with a clear error (32 levels by default, or as asked)', LIMIT, async () => {
   const { target } = sandbox('deep');
   await assert.rejects(session.download('/deep', target), (err: unknown) => {
     assert.ok(err instanceof DownloadLimitError);
@@ -139,7 +142,7 @@ test('an endless tree stops at the depth limit with a clear error (32 levels by 
   assert.equal(snapshot(`${target}-3`, '').length, 3, 'three levels, then it stopped');
 });
 
-test('a listed size past the byte limit stops the download before a byte of that file is read', async () => {
+test('a listed size past the byte limit stops the download before a byte of that file is read', LIMIT, async () => {
   const { target } = sandbox('huge');
   await assert.rejects(session.download('/huge', target), (err: unknown) => {
     assert.ok(err instanceof DownloadLimitError);
@@ -152,7 +155,7 @@ test('a listed size past the byte limit stops the download before a byte of that
   assert.deepEqual(snapshot(`${target}-two`, ''), ['a.bin 8']);
 });
 
-test('checkpoint paths from events.jsonl that end in .. or name / are refused before anything is written', async () => {
+test('checkpoint paths from events.jsonl that end in .. or name / are refused before anything is written', LIMIT, async () => {
   const store = path.join(tmp, 'jobs.json');
   const now = new Date().toISOString();
   await new JobStore(store).put({
@@ -180,7 +183,7 @@ test('checkpoint paths from events.jsonl that end in .. or name / are refused be
   }
 });
 
-test('eval results: a results folder named .. by the host is refused; a normal one lands in eval-results/<evalId>/', async () => {
+test('eval results: a results folder named .. by the host is refused; a normal one lands in eval-results/<evalId>/', LIMIT, async () => {
   const { root, target } = sandbox('eval');
   const before = snapshot(root, target);
   await assert.rejects(downloadEvalResults(session, { evalId: 'e1', resultsDir: '/evals/e1/..' }, target), UnsafeRemotePathError);
