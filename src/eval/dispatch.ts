@@ -20,7 +20,7 @@
 import * as path from 'node:path';
 import { BENCHMARKS, type BenchmarkId } from '../core/eval/benchmarks';
 import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../core/eval/lmevalCommand';
-import { redactSecrets } from '../core/eval/shell';
+import { redactSecrets } from '../core/eval/redact';
 import { newJobId, type FollowOptions, type Follower } from '../core/jobs/engine';
 import { JOB_FILES, commandRunnerScript, launchCommand } from '../core/jobs/runner';
 import { isTerminal, type JobStatus } from '../core/jobs/status';
