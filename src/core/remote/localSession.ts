@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { downloadTree, type DownloadOptions, type DownloadResult, kindOf, type TreeSource } from './safePaths';
-import type { ExecOptions, ExecResult, HostSession } from './session';
+import { PRIVATE_DIR_MODE, type ExecOptions, type ExecResult, type HostSession } from './session';
 
 export class LocalSession implements HostSession {
   readonly kind = 'local' as const;
@@ -78,8 +78,7 @@ export class LocalSession implements HostSession {
   }
 
   async mkdirp(dir: string): Promise<void> {
-    // Job folders hold the user's data and code: nobody else on the host may read them.
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   }
 
   async writeFile(file: string, data: string | Buffer): Promise<void> {

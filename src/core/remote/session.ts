@@ -56,6 +56,15 @@ export interface HostSession {
   close(): Promise<void>;
 }
 
+/**
+ * Everything DCD makes on a host (`~/.dcd`, uploads, job folders, logs,
+ * checkpoints) holds the user's data, code or tokens in logs: other users of
+ * a shared host must not read it. Folders are made with this mode, and host
+ * scripts that create files start with {@link PRIVATE_UMASK}.
+ */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_UMASK = 'umask 077';
+
 /** Runs a command and fails with its stderr unless it exits 0. */
 export async function execChecked(session: HostSession, command: string, opts?: ExecOptions): Promise<ExecResult> {
   const r = await session.exec(command, opts);

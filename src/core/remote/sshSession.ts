@@ -16,11 +16,11 @@ import {
   type HostKeyInfo, type KnownHostEntry, type TrustStore,
 } from './knownHosts';
 import { downloadTree, type DownloadOptions, type DownloadResult, kindOf, type TreeSource } from './safePaths';
-import type { ExecOptions, ExecResult, HostSession } from './session';
+import { PRIVATE_DIR_MODE, type ExecOptions, type ExecResult, type HostSession } from './session';
 import type { SshEndpoint, SshTarget } from './sshConfig';
 
 export type HostKeyDecision = 'accept-once' | 'accept-save' | 'reject';
-/** Asked only for an unknown key; changed and revoked keys are refused without asking. */
+/** Asked for an unknown key and for one of another type than the recorded ones (`info.status` says which); changed and revoked keys are refused without asking. */
 export type HostKeyPolicy = (info: HostKeyInfo) => Promise<HostKeyDecision>;
 
 /** Where passwords and key passphrases are kept (VS Code SecretStorage in the extension). */
@@ -155,7 +155,9 @@ async function verifyHostKey(ep: SshEndpoint, key: Buffer, entries: readonly Kno
   const found = lookupHostKey(entries, ep.host, ep.port, key);
   if (found.status === 'known') return;
   const info: HostKeyInfo = { host: ep.host, port: ep.port, keyType: found.keyType, fingerprintSha256: found.fingerprintSha256, status: found.status };
-  if (found.status !== 'unknown') throw hostKeyRefusal(info, found.entry);
+  if (found.status === 'type-changed') info.recordedKeyTypes = found.knownTypes;
+  // A key of another type than the recorded ones is asked about (as OpenSSH does), with its own wording; a changed or revoked one never.
+  if (found.status !== 'unknown' && found.status !== 'type-changed') throw hostKeyRefusal(info, found.entry);
   const onceKey = `${knownHostsName(ep.host, ep.port)} ${found.fingerprintSha256}`;
   if (opts.acceptedOnce?.has(onceKey)) return;
   const decision = await opts.hostKeyPolicy(info);
@@ -167,7 +169,7 @@ async function verifyHostKey(ep: SshEndpoint, key: Buffer, entries: readonly Kno
     opts.acceptedOnce?.add(onceKey);
     return;
   }
-  throw hostKeyRefusal(info);
+  throw hostKeyRefusal(info, found.entry);
 }
 
 /**
@@ -384,8 +386,7 @@ export class SshSession implements HostSession {
       cur = `${cur}/${part}`;
       const st = await this.stat(cur);
       if (st?.isDirectory) continue;
-      // 0700: job folders hold the user's data, code and logs; other users of the host must not read them.
-      await new Promise<void>((resolve, reject) => sftp.mkdir(cur, { mode: 0o700 }, (err) => {
+      await new Promise<void>((resolve, reject) => sftp.mkdir(cur, { mode: PRIVATE_DIR_MODE }, (err) => {
         // A concurrent mkdir may win the race; that is fine if a directory is there now.
         if (!err) return resolve();
         this.stat(cur).then((s) => (s?.isDirectory ? resolve() : reject(new Error(`cannot create ${cur} on ${this.label}: ${err.message}`))), reject);
