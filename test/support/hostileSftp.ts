@@ -93,11 +93,13 @@ function serveSftp(sftp: SFTPWrapper, root: VNode, requests: string[]): void {
   sftp.on('REALPATH', (id, p) => sftp.name(id, [{ filename: p === '.' ? '/' : p, longname: p, attrs: {} as Attributes }]));
   sftp.on('STAT', (id, p) => { const n = find(id, p, true); if (n) sftp.attrs(id, attrsOf(n)); });
   sftp.on('LSTAT', (id, p) => { const n = find(id, p, false); if (n) sftp.attrs(id, attrsOf(n)); });
-  sftp.on('OPENDIR', (id, p) => {
+  /** OPENDIR and OPEN: a handle on a node of the wanted type. */
+  const opener = (type: VNode['type']) => (id: number, p: string) => {
     const n = find(id, p, true);
-    if (n?.type === 'dir') sftp.handle(id, handleOf(n));
-    else if (n) sftp.status(id, STATUS_CODE.FAILURE, 'not a directory');
-  });
+    if (n?.type === type) sftp.handle(id, handleOf(n));
+    else if (n) sftp.status(id, STATUS_CODE.FAILURE, `not a ${type}`);
+  };
+  sftp.on('OPENDIR', opener('dir'));
   sftp.on('READDIR', (id, h) => {
     const entry = byHandle(h);
     if (!entry || entry.node.type !== 'dir') return sftp.status(id, STATUS_CODE.FAILURE);
@@ -106,11 +108,7 @@ function serveSftp(sftp: SFTPWrapper, root: VNode, requests: string[]): void {
     const names = [['.', entry.node] as [string, VNode], ['..', entry.node] as [string, VNode], ...entry.node.entries()];
     sftp.name(id, names.map(([name, node]) => ({ filename: name, longname: name, attrs: attrsOf(node) })));
   });
-  sftp.on('OPEN', (id, p) => {
-    const n = find(id, p, true);
-    if (n?.type === 'file') sftp.handle(id, handleOf(n));
-    else if (n) sftp.status(id, STATUS_CODE.FAILURE, 'not a file');
-  });
+  sftp.on('OPEN', opener('file'));
   sftp.on('FSTAT', (id, h) => {
     const entry = byHandle(h);
     if (entry) sftp.attrs(id, attrsOf(entry.node));
