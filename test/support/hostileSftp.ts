@@ -8,9 +8,12 @@
  *   ... connect to 127.0.0.1:host.port trusting host.knownHostsLine, password anything ...
  *   await host.stop();
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Server, utils, type Attributes, type Connection, type SFTPWrapper } from 'ssh2';
+import { generateKey } from './sshd';
 
 const { STATUS_CODE } = utils.sftp;
 
@@ -132,11 +135,14 @@ function serveSftp(sftp: SFTPWrapper, root: VNode, requests: string[]): void {
 
 /** Starts the server; `tree` is the root directory's entries. */
 export async function startHostileSftp(tree: Record<string, VNode>): Promise<HostileSftp> {
-  const keys = utils.generateKeyPairSync('ed25519');
+  // ssh-keygen, not ssh2's generateKeyPairSync: about one ssh2 ed25519 key in 150 cannot be parsed back.
+  const keyDir = mkdtempSync(path.join(os.tmpdir(), 'dcd-hostile-key-'));
+  const keyFile = path.join(keyDir, 'host_key');
+  const publicKey = generateKey(keyFile);
   const root = dir(tree);
   const requests: string[] = [];
   const clients = new Set<Connection>();
-  const server = new Server({ hostKeys: [keys.private] }, (client) => {
+  const server = new Server({ hostKeys: [readFileSync(keyFile)] }, (client) => {
     clients.add(client);
     client.on('close', () => clients.delete(client));
     client.on('error', () => { /* the test client hung up */ });
@@ -147,14 +153,14 @@ export async function startHostileSftp(tree: Record<string, VNode>): Promise<Hos
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const [type, b64] = keys.public.split(' ');
   return {
     port,
-    knownHostsLine: `[127.0.0.1]:${port} ${type} ${b64}`,
+    knownHostsLine: `[127.0.0.1]:${port} ${publicKey}`,
     requests,
     async stop() {
       for (const c of clients) c.end();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(keyDir, { recursive: true, force: true });
     },
   };
 }
