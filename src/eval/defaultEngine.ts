@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { JobEngine } from '../core/jobs/engine';
 import { JobStore } from '../core/jobs/store';
 import { createConnector, normalizeProfile, LOCAL_PROFILE, type HostProfile } from '../core/remote/profiles';
-import type { HostKeyInfo } from '../core/remote/knownHosts';
+import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
 import { setting, Settings } from '../config';
 
 export function dcdHome(): string {
@@ -37,9 +37,10 @@ export function configuredProfiles(problems: string[] = []): HostProfile[] {
 async function askHostKey(info: HostKeyInfo): Promise<'accept-once' | 'accept-save' | 'reject'> {
   const trust = 'Trust and Remember';
   const once = 'Connect Once';
+  const typeChanged = info.status === 'type-changed' ? typeChangeWarning(info) : undefined;
   const pick = await vscode.window.showWarningMessage(
-    `The host ${info.host}:${info.port} is not known. Its ${info.keyType} key fingerprint is ${info.fingerprintSha256}. Connect only if this matches the host's key.`,
-    { modal: true }, trust, once,
+    typeChanged ? typeChanged.message : `The host ${info.host}:${info.port} is not known. Its ${info.keyType} key fingerprint is ${info.fingerprintSha256}. Connect only if this matches the host's key.`,
+    { modal: true, detail: typeChanged?.detail }, trust, once,
   );
   return pick === trust ? 'accept-save' : pick === once ? 'accept-once' : 'reject';
 }

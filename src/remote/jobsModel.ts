@@ -10,22 +10,23 @@ import { JobEngine, type EventBatch, type Follower } from '../core/jobs/engine';
 import { JobStore, type JobRecord } from '../core/jobs/store';
 import { isTerminal } from '../core/jobs/status';
 import { createConnector, LOCAL_PROFILE, normalizeProfile, type HostProfile } from '../core/remote/profiles';
-import type { HostKeyInfo } from '../core/remote/knownHosts';
+import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
 import type { ChartPoint } from '../core/protocols/jobs';
 import { setting, Settings } from '../config';
 
 export type HostKeyDecision = 'accept-once' | 'accept-save' | 'reject';
 export type HostKeyPolicy = (info: HostKeyInfo) => Promise<HostKeyDecision>;
 
-/** The unknown-host-key modal: SHA256 fingerprint; Trust and Connect / Connect Once / cancel (reject). */
+/** The host-key modal (an unknown key, or one of another type than recorded): SHA256 fingerprint; Trust and Connect / Connect Once / cancel (reject). */
 export async function hostKeyModal(info: HostKeyInfo): Promise<HostKeyDecision> {
   const trust = 'Trust and Connect';
   const once = 'Connect Once';
+  const typeChanged = info.status === 'type-changed' ? typeChangeWarning(info) : undefined;
   const pick = await vscode.window.showWarningMessage(
-    `DCD: the authenticity of host ${info.host}:${info.port} can't be established.`,
+    typeChanged ? `DCD: ${typeChanged.message}` : `DCD: the authenticity of host ${info.host}:${info.port} can't be established.`,
     {
       modal: true,
-      detail: `${info.keyType} key fingerprint is ${info.fingerprintSha256}.\n\nConnect only if this matches the host's key (ask its administrator, or run \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it). "Trust and Connect" remembers the key in DCD Studio's own trust store.`,
+      detail: `${typeChanged ? typeChanged.detail : `${info.keyType} key fingerprint is ${info.fingerprintSha256}.`}\n\nConnect only if this matches the host's key (ask its administrator, or run \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it). "Trust and Connect" remembers the key in DCD Studio's own trust store.`,
     },
     trust, once,
   );

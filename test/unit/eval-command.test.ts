@@ -11,7 +11,8 @@ import {
   vllmProbeArgv,
 } from '../../src/core/eval/lmevalCommand';
 import { BENCHMARKS, DCD_ANSWER_REGEX } from '../../src/core/eval/benchmarks';
-import { shellJoin, shellQuote, redactSecrets } from '../../src/core/eval/shell';
+import { redactSecrets } from '../../src/core/eval/redact';
+import { shellJoin, shellQuote } from '../../src/core/remote/shellQuote';
 
 const CKPT = '/runs/dcd-1/checkpoint-520';
 const OUT = '/runs/dcd-1/eval';
