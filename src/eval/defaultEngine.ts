@@ -12,26 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { JobEngine } from '../core/jobs/engine';
 import { JobStore } from '../core/jobs/store';
-import { createConnector, normalizeProfile, LOCAL_PROFILE, type HostProfile } from '../core/remote/profiles';
+import { createConnector, type HostProfile } from '../core/remote/profiles';
 import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
-import { setting, Settings } from '../config';
 
 export function dcdHome(): string {
   return path.join(os.homedir(), '.dcd');
-}
-
-/** `local` and the SSH profiles of the `dcd.hosts` setting (invalid entries are reported, not used). */
-export function configuredProfiles(problems: string[] = []): HostProfile[] {
-  const out: HostProfile[] = [LOCAL_PROFILE];
-  for (const raw of setting<unknown[]>(Settings.hosts, [])) {
-    try {
-      const p = normalizeProfile(raw);
-      if (!out.some((x) => x.name === p.name)) out.push(p);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
-  return out;
 }
 
 async function askHostKey(info: HostKeyInfo): Promise<'accept-once' | 'accept-save' | 'reject'> {

@@ -12,8 +12,7 @@ import * as path from 'node:path';
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import type { JobStatus } from '../core/jobs/status';
 import type { HostProfile } from '../core/remote/profiles';
-import { setting, Settings } from '../config';
-import { configuredProfiles } from './defaultEngine';
+import { configuredProfiles, setting, Settings } from '../config';
 import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
 
 export const HF_TOKEN_KEY = 'dcd.hfToken';

@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { JobEngine, type EventBatch, type Follower } from '../core/jobs/engine';
 import { JobStore, type JobRecord } from '../core/jobs/store';
 import { isTerminal } from '../core/jobs/status';
-import { createConnector, LOCAL_PROFILE, normalizeProfile, type HostProfile } from '../core/remote/profiles';
+import { createConnector, type HostProfile } from '../core/remote/profiles';
 import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
 import type { ChartPoint } from '../core/protocols/jobs';
-import { setting, Settings } from '../config';
+import { configuredProfiles } from '../config';
 
 export type HostKeyDecision = 'accept-once' | 'accept-save' | 'reject';
 export type HostKeyPolicy = (info: HostKeyInfo) => Promise<HostKeyDecision>;
@@ -95,18 +95,7 @@ export class JobsModel implements vscode.Disposable {
 
   /** `local` (with `dcd.pythonPath`) and the valid `dcd.hosts` profiles; problems are collected. */
   profiles(problems: string[] = []): HostProfile[] {
-    const python = setting<string>(Settings.pythonPath, 'python3');
-    const out: HostProfile[] = [{ ...LOCAL_PROFILE, python: python || undefined }];
-    for (const raw of setting<unknown[]>(Settings.hosts, [])) {
-      try {
-        const p = normalizeProfile(raw);
-        if (p.kind === 'local') continue;
-        if (!out.some((x) => x.name === p.name)) out.push(p);
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }
-    return out;
+    return configuredProfiles(problems);
   }
 
   profile(name: string): HostProfile {

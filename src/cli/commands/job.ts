@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { CliError, printJson } from '../output';
 import { JobEngine, type EventBatch, type Follower } from '../../core/jobs/engine';
 import { JobStore, type JobRecord } from '../../core/jobs/store';
+import { formatMeasured } from '../../core/jobs/measured';
 import { checkHost, setupHost } from '../../core/remote/hostCheck';
 import { HostKeyError } from '../../core/remote/knownHosts';
 import {
@@ -184,7 +185,7 @@ function jobJson(rec: JobRecord): Record<string, unknown> {
 }
 
 function human(rec: JobRecord): string {
-  const progress = rec.lastStep !== undefined ? ` step ${rec.lastStep}${rec.totalSteps ? `/${rec.totalSteps}` : ''}${rec.lastLoss !== undefined ? ` loss ${rec.lastLoss}` : ''}` : '';
+  const progress = rec.lastStep !== undefined ? ` step ${rec.lastStep}${rec.totalSteps ? `/${rec.totalSteps}` : ''}${rec.lastLoss !== undefined ? ` loss ${formatMeasured(rec.lastLoss)}` : ''}` : '';
   return `${rec.id}  ${rec.status.padEnd(9)} ${rec.host.name}  ${rec.spec.model} (${rec.spec.preset})${progress}${rec.error ? `  error: ${rec.error}` : ''}`;
 }
 
