@@ -20,11 +20,11 @@ const secret = file('the host file a link points at');
 const deep: VNode = dir(() => ({ d: deep }));
 const loop: VNode = dir(() => ({ 'ok.txt': file('fine\n'), again: link(() => loop) }));
 const events = [
-  { event: 'checkpoint', time: 't', step: 1, path: 'checkpoint-1', reason: 'interval' },
-  { event: 'checkpoint', time: 't', step: 2, path: '/..', reason: 'interval' },
-  { event: 'checkpoint', time: 't', step: 3, path: '../../..', reason: 'interval' },
-  { event: 'checkpoint', time: 't', step: 4, path: '/', reason: 'signal' },
-  { event: 'done', time: 't', step: 4, final_loss: 1, model_dir: '/job/run/final/..', elapsed_s: 1 },
+  { event: 'checkpoint', time: '2026-12-01T00:00:00Z', step: 1, path: 'checkpoint-1', reason: 'interval' },
+  { event: 'checkpoint', time: '2026-12-01T00:00:00Z', step: 2, path: '/..', reason: 'interval' },
+  { event: 'checkpoint', time: '2026-12-01T00:00:00Z', step: 3, path: '../../..', reason: 'interval' },
+  { event: 'checkpoint', time: '2026-12-01T00:00:00Z', step: 4, path: '/', reason: 'signal' },
+  { event: 'done', time: '2026-12-01T00:00:00Z', step: 4, final_loss: 1, model_dir: '/job/run/final/..', elapsed_s: 1 },
 ].map((e) => JSON.stringify(e)).join('\n') + '\n';
 
 const TREE: Record<string, VNode> = {
