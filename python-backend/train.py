@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""DCD Studio trainer: supervised fine-tuning on a DCD export (spec §5, docs/FORMATS.md).
+"""DCD Studio trainer: supervised fine-tuning on a DCD export (docs/SPEC.md §5, docs/FORMATS.md).
 
     python3 python-backend/train.py --data EXPORT_DIR --model SPEC --preset paper|smoke --out RUN_DIR
         [--max-steps N] [--resume] [--dry-run] [--dist ddp|fsdp] [...]

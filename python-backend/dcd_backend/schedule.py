@@ -1,4 +1,4 @@
-"""Training plan and learning-rate schedule (spec §5).
+"""Training plan and learning-rate schedule (docs/SPEC.md §5).
 
 optimizer steps = epochs x floor(samples / global_batch), global_batch = micro_batch x grad_accum
 (summed over all ranks); the remainder of each epoch's shuffled order is not used.
@@ -35,7 +35,7 @@ class Preset:
 
 
 PRESETS: Dict[str, Preset] = {
-    # Spec §5 / paper §4.2. max_grad_norm 1.0 is the Hugging Face Trainer default (the paper is silent).
+    # docs/SPEC.md §5 / paper §4.2. max_grad_norm 1.0 is the Hugging Face Trainer default (the paper is silent).
     "paper": Preset(name="paper", epochs=5, micro_batch=1, grad_accum=16, lr=1e-5, warmup_ratio=0.05,
                     betas=(0.9, 0.95), weight_decay=1e-4, max_grad_norm=1.0, save_every=100,
                     max_length=None, max_steps=None, seed=42),

@@ -1,5 +1,5 @@
 /**
- * The training plan (spec §5): optimizer and warmup steps from the sample
+ * The training plan (docs/SPEC.md §5): optimizer and warmup steps from the sample
  * count and a preset. Presets are data: the table below is the only place
  * their numbers live; the Python trainer reads the resulting plan from the
  * export manifest (docs/FORMATS.md §1).

@@ -1,5 +1,5 @@
 /**
- * Editing one sample of a corpus through its trace (issue 5): the pure part of
+ * Editing one sample of a corpus through its trace (the trace editor): the pure part of
  * "save a trace document". A trace text is parsed back into its fields
  * (template.ts), the fields are applied to the sample, and the sample's JSONL
  * line is replaced in the file's bytes.

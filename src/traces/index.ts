@@ -1,5 +1,5 @@
 /**
- * The trace editor (issue 5, extension side): samples as editable trace
+ * The trace editor (extension side): samples as editable trace
  * documents in VS Code's own editor, their structure (outline, folding,
  * CodeLens, hover), the token-mask overlay, and problems for corpus files.
  */

@@ -1,5 +1,5 @@
 /**
- * The Corpus workbench (issue 6): a custom editor for DCD corpora (default for
+ * The Corpus workbench: a custom editor for DCD corpora (default for
  * *.dcd.jsonl, "Open With…" for any .jsonl), its curation commands and
  * keybindings, and `dcd.compareDrafts` (side by side), which the trace
  * editor's CodeLens also calls.

@@ -1,4 +1,4 @@
-/** Golden tests of the lm_eval command lines (spec §6), the DCD task variants and the token handling. */
+/** Golden tests of the lm_eval command lines (docs/SPEC.md §6), the DCD task variants and the token handling. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,7 @@
 /**
  * Corpus subcommands: `dcd build`, `dcd render`, `dcd stats`, `dcd export`.
- * Contracts (issue 3): flags and JSON keys are stable; add, never rename.
+ * Contracts: flags and JSON keys are stable (users' scripts parse
+ * this output); add, never rename.
  */
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
