@@ -35,7 +35,7 @@ def main() -> int:
         data = write_export(root / "export", samples=16, min_len=24, max_len=48, vocab_size=64)
         run = root / "run"
         base = [sys.executable, str(BACKEND / "train.py"), "--data", str(data), "--model", "builtin:tiny",
-                "--preset", "smoke", "--out", str(run), "--threads", "1"]
+                "--preset", "cpu-smoke", "--out", str(run), "--threads", "1"]
         train = base + ["--max-steps", "6", "--save-every", "2", "--grad-accum", "2"]
         subprocess.run(base + ["--dry-run", "--max-steps", "3"], env=env, check=True)
         proc = subprocess.Popen(train, env=env)
