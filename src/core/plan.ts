@@ -61,6 +61,8 @@ export interface TrainingPlan {
   steps_per_epoch: number;
   optimizer_steps: number;
   warmup_steps: number;
+  /** Recorded so that a trainer told to run another step count recomputes the warmup the same way. */
+  warmup_ratio: number;
   lr: number;
   schedule: 'cosine';
   adam_beta1: number;
@@ -89,6 +91,7 @@ export function planTraining(samples: number, presetName = 'paper', counts: { to
     steps_per_epoch: stepsPerEpoch,
     optimizer_steps: steps,
     warmup_steps: warmupSteps(steps, p.warmup_ratio),
+    warmup_ratio: p.warmup_ratio,
     lr: p.lr, schedule: p.schedule, adam_beta1: p.adam_beta1, adam_beta2: p.adam_beta2, weight_decay: p.weight_decay,
     tokens: counts.tokens ?? null,
     trained_tokens: counts.trained_tokens ?? null,
