@@ -24,7 +24,7 @@ function validator(name: SchemaName): ValidateFunction {
 }
 
 /** Fails with Ajv's errors (path and reason) when `value` does not match the schema. */
-export function assertMatchesSchema(name: SchemaName, value: unknown, what = name): void {
+export function assertMatchesSchema(name: SchemaName, value: unknown, what: string = name): void {
   const v = validator(name);
   assert.ok(v(value), `${what} does not match ${name}_schema.json: ${ajv.errorsText(v.errors, { separator: '\n' })}`);
 }
