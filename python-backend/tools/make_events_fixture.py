@@ -37,7 +37,7 @@ def main() -> int:
         data = write_export(root / "export", samples=16, min_len=24, max_len=48, vocab_size=64)
         run = root / "run"
         common = [sys.executable, str(BACKEND / "train.py"), "--data", str(data), "--model", "builtin:tiny",
-                  "--preset", "smoke", "--threads", "1"]
+                  "--preset", "cpu-smoke", "--threads", "1"]
         base = common + ["--out", str(run)]
         train = base + ["--max-steps", "6", "--save-every", "2", "--grad-accum", "2"]
         subprocess.run(base + ["--dry-run", "--max-steps", "3"], env=env, check=True)

@@ -15,6 +15,7 @@ import type { PlanEvent, StepEvent, TrainingEvent } from '../../src/core/jobs/ev
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile, type LocalProfile, type SshProfile } from '../../src/core/remote/profiles';
 import type { HostSession } from '../../src/core/remote/session';
+import { assertMatchesSchema } from '../support/schemas';
 import { killLeftoverJobs, startSshd, type Sshd } from '../support/sshd';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -270,6 +271,8 @@ test('the local profile runs the same job, detached in tmux where present', asyn
   assert.ok((await e.artifacts(rec.id)).some((a) => a.kind === 'model'));
   const list = await e.list();
   assert.ok(list.some((j) => j.id === rec.id && j.host.kind === 'local'));
+  // Every record the engine wrote in this file (ssh and local jobs, live and finished) has the documented shape.
+  for (const j of JSON.parse(readFileSync(path.join(tmp, 'jobs.json'), 'utf8')).jobs as unknown[]) assertMatchesSchema('job_record', j);
   await e.close();
 });
 
