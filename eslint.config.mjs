@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.dcd-test/**', 'python-backend/**', '.cache/**', 'test-results/**', 'bench/results.json'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.venv/**', '.dcd-test/**', 'python-backend/**', '.cache/**', 'test-results/**', 'bench/results.json'] },
   ...tseslint.configs.recommended,
   {
     rules: {
