@@ -1,6 +1,7 @@
 /**
- * Corpus-engine bench (issue 3): build time for 1,000 s1K rows plus 2,000
- * student drafts, at s1K-1.1's real text sizes. Floor: ≤ 3 s on this machine.
+ * Corpus-engine bench (a build must feel instant at paper scale): build time
+ * for 1,000 s1K rows plus 2,000 student drafts, at s1K-1.1's real text
+ * sizes. Floor: ≤ 3 s on this machine.
  * The rows are the real fixture rows (test/fixtures/corpus) replicated to
  * size, with chains lengthened to ~32 KB (s1K-1.1's DeepSeek trajectories
  * average ~10k tokens) from the real R1-Distill traces of the AIME rows.

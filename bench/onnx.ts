@@ -1,5 +1,6 @@
 /**
- * Local-model bench (issue 7): greedy decode tokens/s of the transformers.js
+ * Local-model bench (drafting runs on the user's CPU, so its speed is a
+ * feature): greedy decode tokens/s of the transformers.js
  * engine (the drafting path: streaming, stop criteria, incremental detokenising)
  * against a bare onnxruntime-node session loop (same ONNX file, same KV-cache
  * feeding, argmax in JS), for the tiny test model and a random-weight model

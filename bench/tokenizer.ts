@@ -1,5 +1,6 @@
 /**
- * Tokenizer benchmark (issue 4).
+ * Tokenizer benchmark: our engine must keep up with Hugging Face's Rust
+ * tokenizer, since every trace shown or exported is tokenized.
  *
  * 1. Throughput, one thread each, on the same ~5 MB of real reasoning text
  *    (shared/data: R1-Distill traces, s1K solutions, Qwen2.5-Math CoT,

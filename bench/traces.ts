@@ -1,5 +1,6 @@
 /**
- * Trace editor benchmark (issue 5).
+ * Trace editor benchmark: the overlay and edits of paper-length traces must
+ * stay interactive.
  *
  * 1. Token-mask overlay of an ~11k-token trace (the paper's average is
  *    10,905), measured in Node with the code the extension runs: the core's

@@ -1,7 +1,7 @@
 /**
  * Trainer throughput: tokens/s of `builtin:tiny` on this machine's CPU, through the real entry point.
  * Generates a small synthetic export (python-backend/tools/make_export.py), runs
- * `train.py --preset smoke` on it and reads RUN_DIR/events.jsonl. The first step (warm-up) is left
+ * `train.py --preset cpu-smoke` on it and reads RUN_DIR/events.jsonl. The first step (warm-up) is left
  * out of the rates. Interpreter: env DCD_PYTHON, default /usr/bin/python3 (Debian's, with torch).
  */
 import { spawnSync } from 'node:child_process';
@@ -30,7 +30,7 @@ function measure(python: string, work: string, name: string, c: Config): Record<
   if (mk.status !== 0) throw new Error(`make_export failed: ${mk.stderr}`);
   const runDir = path.join(work, `${name}-run`);
   const t0 = Date.now();
-  const tr = spawnSync(python, [path.join(BACKEND, 'train.py'), '--data', exp, '--model', 'builtin:tiny', '--preset', 'smoke',
+  const tr = spawnSync(python, [path.join(BACKEND, 'train.py'), '--data', exp, '--model', 'builtin:tiny', '--preset', 'cpu-smoke',
     '--out', runDir, '--max-steps', String(c.steps), '--grad-accum', String(c.grad_accum), '--max-length', String(c.len),
     '--save-every', '0', '--threads', String(c.threads)],
   { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(c.threads) } });

@@ -1,5 +1,6 @@
 /**
- * Corpus workbench benchmark (issue 6): the host-side document model on a
+ * Corpus workbench benchmark (a paper-scale corpus must open and scroll
+ * without waiting): the host-side document model on a
  * generated 70 MB / 1,675-sample corpus (paper scale: 1,000 draft-correct +
  * 675 draft-wrong, ~42 KB per line).
  *

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""DCD Studio trainer: supervised fine-tuning on a DCD export (spec §5, docs/FORMATS.md).
+"""DCD Studio trainer: supervised fine-tuning on a DCD export (docs/SPEC.md §5, docs/FORMATS.md).
 
-    python3 python-backend/train.py --data EXPORT_DIR --model SPEC --preset paper|smoke --out RUN_DIR
+    python3 python-backend/train.py --data EXPORT_DIR --model SPEC --preset paper|smoke|cpu-smoke --out RUN_DIR
         [--max-steps N] [--resume] [--dry-run] [--dist ddp|fsdp] [...]
 
     torchrun --nproc_per_node N python-backend/train.py ...   # data parallel, same global batch
@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dcd_backend.events import EventWriter, utc_now  # noqa: E402  (no torch needed)
+from dcd_backend.schedule import CPU_SMOKE  # noqa: E402
 
 
 class ConfigError(Exception):
@@ -40,7 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="DCD Studio trainer (docs: python-backend/README.md)")
     p.add_argument("--data", required=True, help="export directory (dcd pack), checked against its manifest")
     p.add_argument("--model", required=True, help="Hugging Face path or id, or builtin:tiny[?hidden=..&layers=..]")
-    p.add_argument("--preset", choices=["paper", "smoke"], default="paper")
+    p.add_argument("--preset", choices=["paper", "smoke", CPU_SMOKE.name], default="paper",
+                   help=f"paper | smoke: the export's plan (manifest.plan, from dcd pack); {CPU_SMOKE.name}: a tiny CPU recipe for tests")
     p.add_argument("--out", required=True, help="run directory (events.jsonl, checkpoints/, final/)")
     p.add_argument("--max-steps", type=int, default=None, help="optimizer steps (replaces the epoch count; the schedule spans them)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out (fresh start if none)")
@@ -54,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--grad-accum", type=int, default=None, help="micro-batches per optimizer step, over all ranks")
-    p.add_argument("--max-length", type=int, default=None, help="cut samples to N tokens (0: no cut; smoke default 256)")
+    p.add_argument("--max-length", type=int, default=None, help="cut samples to N tokens (0: no cut); shorter than the export's max_length is refused")
     p.add_argument("--max-grad-norm", type=float, default=None, help="gradient clipping (0: off; default 1.0)")
     p.add_argument("--save-every", type=int, default=None, help="checkpoint every N steps (0: only on signal)")
     p.add_argument("--keep-checkpoints", type=int, default=2)
@@ -119,35 +121,60 @@ def report_error(e: Exception, run_dir: Path, events: EventWriter, rank: int) ->
     return 2 if refused else 1
 
 
-def hyperparameters(args, export) -> dict:
-    """The recipe: the export's own plan (docs/FORMATS.md §1, what the extension showed) when its
-    `plan.preset` is the --preset asked for, else this trainer's preset table; then every flag that
-    was given replaces its value. `hp["plan_source"]` says which ("export" or "preset")."""
+# Flags that change the recipe itself: with one of them, --preset may differ from the export's plan.
+RECIPE_FLAGS = ("epochs", "grad_accum", "lr", "max_steps")
+
+
+def recipe_of(r) -> dict:
+    return {"preset": r.name, "epochs": r.epochs, "micro_batch": r.micro_batch, "grad_accum": r.grad_accum, "lr": r.lr,
+            "warmup_ratio": r.warmup_ratio, "warmup_steps": None, "betas": list(r.betas), "weight_decay": r.weight_decay,
+            "max_grad_norm": r.max_grad_norm, "save_every": r.save_every, "max_length": r.max_length,
+            "max_steps": r.max_steps, "seed": r.seed, "plan_source": "preset"}
+
+
+def recipe_from_export(args, export) -> dict:
+    """The export's own plan (docs/FORMATS.md section 1), written by `dcd pack` from src/core/plan.ts:
+    what the extension showed is what runs. A --preset other than the plan's is a mistake unless
+    recipe flags say what to run instead."""
     from dcd_backend.export import ExportError
-    from dcd_backend.schedule import PRESETS
-    p = PRESETS[args.preset]
-    hp = {"preset": p.name, "epochs": p.epochs, "micro_batch": p.micro_batch, "grad_accum": p.grad_accum, "lr": p.lr,
-          "warmup_ratio": p.warmup_ratio, "warmup_steps": None, "betas": list(p.betas), "weight_decay": p.weight_decay,
-          "max_grad_norm": p.max_grad_norm, "save_every": p.save_every, "max_length": p.max_length,
-          "max_steps": p.max_steps, "seed": p.seed, "plan_source": "preset"}
-    plan = export.manifest.get("plan") or {}
-    if plan.get("preset") == args.preset:
-        try:
-            steps, warmup = int(plan["optimizer_steps"]), int(plan["warmup_steps"])
-            hp.update(epochs=int(plan["epochs"]), micro_batch=int(plan.get("micro_batch", 1)),
-                      grad_accum=int(plan["grad_accum"]), lr=float(plan["lr"]), max_steps=steps,
-                      warmup_steps=warmup, max_length=None, plan_source="export")
-        except (KeyError, TypeError, ValueError) as e:
-            raise ExportError(f"the export's plan is incomplete or malformed: {e!r}") from e
-        if "weight_decay" in plan:
-            hp["weight_decay"] = float(plan["weight_decay"])
-        if "adam_beta1" in plan and "adam_beta2" in plan:
-            hp["betas"] = [float(plan["adam_beta1"]), float(plan["adam_beta2"])]
-        possible = hp["epochs"] * (export.samples // (hp["micro_batch"] * hp["grad_accum"]))
-        if plan.get("samples", export.samples) != export.samples or not 0 < steps <= possible or not 0 <= warmup <= steps:
-            raise ExportError(f"the export's plan does not fit the export: {export.samples} samples allow at most "
-                              f"{possible} steps, the plan has samples={plan.get('samples')}, "
-                              f"optimizer_steps={steps}, warmup_steps={warmup}")
+    from dcd_backend.schedule import TRAINER_DEFAULTS
+    plan = export.manifest.get("plan")
+    if not plan:
+        raise ExportError(f"the export has no training plan (manifest.plan), so --preset {args.preset} has nothing to "
+                          f"follow; re-pack it with `dcd pack --plan-preset {args.preset}`, or train with --preset {CPU_SMOKE.name}")
+    overrides = [f"--{k.replace('_', '-')}" for k in RECIPE_FLAGS if getattr(args, k) is not None]
+    if plan.get("preset") != args.preset and not overrides:
+        raise ConfigError(f"--preset {args.preset} does not match the export's plan preset {plan.get('preset')!r}; "
+                          f"re-pack with `dcd pack --plan-preset {args.preset}`, pass --preset {plan.get('preset')}, or say "
+                          f"what to run with {', '.join('--' + k.replace('_', '-') for k in RECIPE_FLAGS)}")
+    try:
+        steps, warmup = int(plan["optimizer_steps"]), int(plan["warmup_steps"])
+        hp = {"preset": str(plan["preset"]), "epochs": int(plan["epochs"]), "micro_batch": int(plan.get("micro_batch", 1)),
+              "grad_accum": int(plan["grad_accum"]), "lr": float(plan["lr"]),
+              "warmup_ratio": float(plan.get("warmup_ratio", TRAINER_DEFAULTS["warmup_ratio"])),
+              "warmup_steps": warmup, "betas": [float(plan.get("adam_beta1", TRAINER_DEFAULTS["betas"][0])),
+                        float(plan.get("adam_beta2", TRAINER_DEFAULTS["betas"][1]))],
+              "weight_decay": float(plan.get("weight_decay", TRAINER_DEFAULTS["weight_decay"])), "max_grad_norm": TRAINER_DEFAULTS["max_grad_norm"],
+              "save_every": TRAINER_DEFAULTS["save_every"], "max_length": None, "max_steps": steps,
+              "seed": TRAINER_DEFAULTS["seed"], "plan_source": "export"}
+    except (KeyError, TypeError, ValueError) as e:
+        raise ExportError(f"the export's plan is incomplete or malformed: {e!r}") from e
+    possible = hp["epochs"] * (export.samples // (hp["micro_batch"] * hp["grad_accum"]))
+    if plan.get("samples", export.samples) != export.samples or not 0 < steps <= possible or not 0 <= warmup <= steps:
+        raise ExportError(f"the export's plan does not fit the export: {export.samples} samples allow at most "
+                          f"{possible} steps, the plan has samples={plan.get('samples')}, "
+                          f"optimizer_steps={steps}, warmup_steps={warmup}")
+    if plan.get("preset") != args.preset:
+        print(f"note: --preset {args.preset} differs from the export's plan {plan.get('preset')!r}; running that plan "
+              f"with {', '.join(overrides)}", file=sys.stderr)
+    return hp
+
+
+def hyperparameters(args, export) -> dict:
+    """The recipe: --preset cpu-smoke is this trainer's own CPU recipe; paper and smoke are the
+    export's plan. Then every flag that was given replaces its value. `hp["plan_source"]` says
+    which ("export" or "preset")."""
+    hp = recipe_of(CPU_SMOKE) if args.preset == CPU_SMOKE.name else recipe_from_export(args, export)
     if hp["micro_batch"] != 1:
         raise ConfigError(f"micro-batch {hp['micro_batch']} is not supported (the recipe uses 1)")
     flags = {"epochs": args.epochs, "grad_accum": args.grad_accum, "lr": args.lr, "max_grad_norm": args.max_grad_norm,
@@ -159,6 +186,12 @@ def hyperparameters(args, export) -> dict:
     hp.update({k: v for k, v in flags.items() if v is not None})
     if args.max_length is not None:
         hp["max_length"] = args.max_length or None
+    packed = export.manifest.get("max_length")
+    if hp["max_length"] is not None and isinstance(packed, int) and hp["max_length"] < packed:
+        # The packer flags every sample whose verdict or answer a cut removes; a cut made here would not be.
+        raise ConfigError(f"--max-length {hp['max_length']} is shorter than the export's max_length {packed}: "
+                          f"samples would be cut after packing, verdicts and answers included, without the packer's "
+                          f"flags; re-pack with `dcd pack --max-length {hp['max_length']}` instead")
     return hp
 
 

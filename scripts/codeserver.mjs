@@ -97,7 +97,11 @@ export async function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
-/** The workbench URL that opens `folder` and runs an extension test suite (recipe §3). */
+/**
+ * The workbench URL that opens `folder` and runs an extension test suite.
+ * code-server rejects `--extensionTestsPath`, so the paths go in the URL's
+ * `payload` parameter instead, as `vscode-remote://` URIs (plain paths hang).
+ */
 export function testWorkbenchUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath }) {
   const payload = [
     ['extensionDevelopmentPath', `vscode-remote://remote${extensionDevelopmentPath}`],

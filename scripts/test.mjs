@@ -40,7 +40,7 @@ const nodeTest = (files, env = {}) => (files.length
   : (process.stdout.write('no test files\n'), 1));
 
 const layers = {
-  static: () => run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) || run('npx', ['eslint', '.']),
+  static: () => run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) || run('npx', ['eslint', '.']) || run(process.execPath, ['scripts/check-commands.mjs']),
   unit: () => nodeTest(listTests('test/unit', '.test.ts')),
   grammar: () => run('npm', ['run', '--silent', 'test:grammar']),
   python: () => {

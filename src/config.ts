@@ -1,5 +1,6 @@
 /** Setting keys of DCD Studio, in one place (package.json `contributes.configuration`). */
 import * as vscode from 'vscode';
+import { profilesFromSettings, type HostProfile } from './core/remote/profiles';
 
 export const SECTION = 'dcd';
 
@@ -33,4 +34,9 @@ export interface HostSetting { name: string; host: string; port?: number; user?:
 
 export function setting<T>(key: (typeof Settings)[keyof typeof Settings], fallback: T): T {
   return vscode.workspace.getConfiguration(SECTION).get<T>(key, fallback);
+}
+
+/** `local` (running `dcd.pythonPath`) and the valid `dcd.hosts` profiles: the one source for training and evaluation. */
+export function configuredProfiles(problems: string[] = []): HostProfile[] {
+  return profilesFromSettings(setting<unknown>(Settings.hosts, []), setting<string>(Settings.pythonPath, 'python3'), problems);
 }

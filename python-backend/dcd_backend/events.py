@@ -1,7 +1,8 @@
 """RUN_DIR/events.jsonl writer and a small JSON-Schema validator (docs/FORMATS.md §2).
 
-One JSON object per line, appended and flushed as it happens. Non-finite floats (a diverged
-loss) are written as null: JSON has no NaN. Only the main rank writes.
+One JSON object per line, appended and flushed as it happens. JSON has no NaN, so a non-finite
+float (a diverged loss) is written as the string "NaN", "Infinity" or "-Infinity": a reader can
+tell a diverged step from a value that was never measured (null). Only the main rank writes.
 """
 from __future__ import annotations
 
@@ -20,9 +21,14 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def nonfinite_name(v: float) -> str:
+    """The schema's spelling of a non-finite float (JavaScript's ``String(x)``)."""
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
 def _finite(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
-        return None
+        return nonfinite_name(v)
     if isinstance(v, dict):
         return {k: _finite(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -73,7 +79,9 @@ def load_schema() -> dict:
 
 
 # --- a validator for the JSON-Schema subset events_schema.json uses -------------------------
-# (type, enum, const, required, properties, oneOf, anyOf, minimum, pattern).
+# (type, enum, const, required, properties, oneOf, anyOf, minimum, pattern, local $ref).
+# The TypeScript reader validates the same schema with Ajv; this copy exists because the
+# interpreter the Python tests run under need not have the jsonschema package.
 
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
@@ -84,14 +92,28 @@ _TYPES = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
 }
-_SUPPORTED = {"$schema", "$id", "title", "description", "type", "enum", "const", "required",
-              "properties", "oneOf", "anyOf", "minimum", "pattern"}
+_SUPPORTED = {"$schema", "$id", "title", "description", "definitions", "$ref", "type", "enum", "const",
+              "required", "properties", "oneOf", "anyOf", "minimum", "pattern"}
 
 
-def _errors(value: Any, schema: dict, where: str) -> Iterator[str]:
+def _resolve(ref: str, root: dict) -> dict:
+    if not ref.startswith("#/"):
+        raise ValueError(f"only local $ref is supported by the mini validator: {ref}")
+    node: Any = root
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def _errors(value: Any, schema: dict, where: str, root: Optional[dict] = None) -> Iterator[str]:
+    root = schema if root is None else root
     unknown = set(schema) - _SUPPORTED
     if unknown:
         raise ValueError(f"schema keyword(s) not supported by the mini validator: {sorted(unknown)}")
+    if "$ref" in schema:
+        # Draft-07: a $ref replaces its siblings.
+        yield from _errors(value, _resolve(schema["$ref"], root), where, root)
+        return
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_TYPES[t](value) for t in types):
@@ -111,10 +133,10 @@ def _errors(value: Any, schema: dict, where: str) -> Iterator[str]:
                 yield f"{where}: missing required field {key!r}"
         for key, sub in schema.get("properties", {}).items():
             if key in value:
-                yield from _errors(value[key], sub, f"{where}.{key}")
+                yield from _errors(value[key], sub, f"{where}.{key}", root)
     for kw in ("oneOf", "anyOf"):
         if kw in schema:
-            results = [list(_errors(value, sub, where)) for sub in schema[kw]]
+            results = [list(_errors(value, sub, where, root)) for sub in schema[kw]]
             ok = sum(1 for r in results if not r)
             if kw == "oneOf" and ok != 1:
                 if ok == 0:

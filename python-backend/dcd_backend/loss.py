@@ -1,4 +1,4 @@
-"""Causal-LM loss: mean over trained tokens (labels != -100), spec §5.
+"""Causal-LM loss: mean over trained tokens (labels != -100), docs/SPEC.md §5.
 
 ``chunked_linear_cross_entropy`` fuses the output projection with the cross-entropy and walks
 the sequence in chunks of ``chunk_size`` tokens: at most ``chunk_size x vocab`` fp32 logits exist

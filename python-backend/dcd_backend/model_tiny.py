@@ -237,7 +237,8 @@ class TinyForCausalLM(nn.Module):
             from safetensors.torch import load_file
             sd = load_file(str(folder / "model.safetensors"))
         else:
-            sd = torch.load(folder / "pytorch_model.bin", map_location="cpu")
+            from .checkpoint import torch_load
+            sd = torch_load(folder / "pytorch_model.bin")
         missing, unexpected = model.load_state_dict(sd, strict=False)
         missing = [k for k in missing if not (cfg.tie_word_embeddings and k == "lm_head.weight")]
         if missing or unexpected:

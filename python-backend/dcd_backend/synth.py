@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .export import EXPORT_FILES, sha256_file
+from .schedule import manifest_plan
 
 
 def write_export(out, samples: int = 32, min_len: int = 16, max_len: int = 48, vocab_size: int = 256,
@@ -22,8 +23,9 @@ def write_export(out, samples: int = 32, min_len: int = 16, max_len: int = 48, v
                  tokenizer_sha256: str = "0" * 64, grad_accum: int = 16, epochs: int = 5,
                  pattern: bool = True, plan_preset: Optional[str] = "paper", max_steps: Optional[int] = None,
                  lr: float = 1e-5) -> Path:
-    """``plan_preset`` names the manifest's plan (None: no plan); its numbers follow the paper
-    recipe with ``grad_accum``/``epochs``/``lr``, capped at ``max_steps``."""
+    """``plan_preset`` names the manifest's plan (None: no plan, like an export from before plans
+    were recorded); its numbers come from ``schedule.manifest_plan`` with ``grad_accum``/``epochs``/
+    ``lr`` (by default the paper's), capped at ``max_steps``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -49,9 +51,6 @@ def write_export(out, samples: int = 32, min_len: int = 16, max_len: int = 48, v
     np.save(out / "labels.npy", labels.astype("<i4"))
     np.save(out / "offsets.npy", offsets)
     trained = int(np.count_nonzero(labels != -100))
-    steps = epochs * (len(lengths) // grad_accum)
-    if max_steps is not None:
-        steps = min(steps, max_steps)
     manifest = {
         "format": "dcd-export", "version": 1, "created_by": "dcd_backend.synth",
         "corpus": {"path": "synthetic", "sha256": hashlib.sha256(b"synthetic").hexdigest()},
@@ -63,10 +62,7 @@ def write_export(out, samples: int = 32, min_len: int = 16, max_len: int = 48, v
         "flags": {"truncated": 0, "verdict_cut": 0, "answer_cut": 0, "zero_trained": 0},
     }
     if plan_preset is not None:
-        manifest["plan"] = {"preset": plan_preset, "samples": len(lengths), "epochs": epochs, "micro_batch": 1,
-                            "grad_accum": grad_accum, "steps_per_epoch": len(lengths) // grad_accum,
-                            "optimizer_steps": steps, "warmup_steps": -(-steps * 5 // 100), "lr": lr,
-                            "schedule": "cosine", "adam_beta1": 0.9, "adam_beta2": 0.95, "weight_decay": 1e-4,
-                            "tokens": int(len(ids)), "trained_tokens": trained}
+        manifest["plan"] = manifest_plan(len(lengths), plan_preset, epochs=epochs, grad_accum=grad_accum, lr=lr,
+                                         max_steps=max_steps, tokens=int(len(ids)), trained_tokens=trained)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return out

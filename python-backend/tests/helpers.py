@@ -33,7 +33,7 @@ def make_export(path: Path, **kw) -> Path:
     return write_export(path, **kw)
 
 
-def train_cmd(data: Path, out: Path, *extra: str, model: str = "builtin:tiny", preset: str = "smoke") -> list:
+def train_cmd(data: Path, out: Path, *extra: str, model: str = "builtin:tiny", preset: str = "cpu-smoke") -> list:
     return [PY, str(TRAIN), "--data", str(data), "--model", model, "--preset", preset, "--out", str(out),
             "--threads", "1", *extra]
 
@@ -84,7 +84,7 @@ def final_weights(run_dir: Path) -> dict:
     return torch_load(final / "pytorch_model.bin")
 
 
-def run_train_inproc(data: Path, out: Path, *extra: str, model: str = "builtin:tiny", preset: str = "smoke"):
+def run_train_inproc(data: Path, out: Path, *extra: str, model: str = "builtin:tiny", preset: str = "cpu-smoke"):
     """train.main() in this process (no torch start-up cost) for runs that need no signals or
     process isolation. Returns an object with .returncode and .stderr like subprocess.run."""
     import contextlib

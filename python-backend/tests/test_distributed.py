@@ -28,7 +28,7 @@ class TorchrunGloo(unittest.TestCase):
 
         cmd = [PY, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
                "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "--monitor_interval", "0.2",
-               *torchrun_std_workaround(root), str(TRAIN), "--data", str(data), "--model", "builtin:tiny", "--preset", "smoke",
+               *torchrun_std_workaround(root), str(TRAIN), "--data", str(data), "--model", "builtin:tiny", "--preset", "cpu-smoke",
                "--out", str(root / "two"), "--threads", "1", "--dist", "ddp", *ARGS]
         two = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
         self.assertEqual(two.returncode, 0, two.stderr[-3000:])

@@ -1,7 +1,7 @@
 import math
 import unittest
 
-from dcd_backend.schedule import PRESETS, lr_at, make_plan, warmup_steps_for
+from dcd_backend.schedule import CPU_SMOKE, lr_at, make_plan, manifest_plan, step_counts, warmup_steps_for
 
 from .helpers import make_export, read_events, run_train_inproc as run_train, tmpdir
 
@@ -22,8 +22,8 @@ class PaperPlanDryRun(unittest.TestCase):
         import tempfile
         cls._tmp = tempfile.TemporaryDirectory(prefix="dcd-test-")
         root = cls._tmp.name
-        # no plan in the manifest: the trainer computes the paper plan itself
-        data = make_export(f"{root}/exp", samples=1675, min_len=3, max_len=6, vocab_size=64, plan_preset=None)
+        # the paper plan as `dcd pack` writes it; the trainer follows it
+        data = make_export(f"{root}/exp", samples=1675, min_len=3, max_len=6, vocab_size=64, plan_preset="paper")
         cls.proc = run_train(data, f"{root}/run", "--dry-run", preset="paper")
         from pathlib import Path
         cls.events = read_events(Path(root) / "run")
@@ -42,7 +42,7 @@ class PaperPlanDryRun(unittest.TestCase):
 
     def test_520_steps_26_warmup(self):
         plan = self.events[0]
-        self.assertEqual(plan["plan_source"], "preset")
+        self.assertEqual(plan["plan_source"], "export")
         self.assertEqual(plan["total_steps"], 520)
         self.assertEqual(plan["warmup_steps"], 26)
         self.assertEqual(plan["samples"], 1675)
@@ -82,11 +82,11 @@ class ExportPlanIsFollowed(unittest.TestCase):
         self.assertEqual(plan["plan_source"], "export")
         self.assertEqual((plan["total_steps"], plan["warmup_steps"], plan["grad_accum"], plan["lr"]), (8, 1, 1, 1e-5))
         self.assertIsNone(plan["max_length"])            # the export is already cut
-        # another preset than the export's: the trainer's own table
-        proc = run_train(data, root / "run2", "--dry-run", preset="paper")
+        # the CPU recipe ignores the export's plan
+        proc = run_train(data, root / "run2", "--dry-run", preset="cpu-smoke")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         plan = read_events(root / "run2")[0]
-        self.assertEqual((plan["plan_source"], plan["total_steps"], plan["grad_accum"]), ("preset", 10, 16))
+        self.assertEqual((plan["plan_source"], plan["total_steps"], plan["grad_accum"]), ("preset", 20, 2))
         # a flag still wins, and the warmup follows the new step count
         proc = run_train(data, root / "run3", "--dry-run", "--max-steps", "40", preset="smoke")
         plan = read_events(root / "run3")[0]
@@ -102,6 +102,48 @@ class ExportPlanIsFollowed(unittest.TestCase):
         proc = run_train(data, root / "run", "--dry-run", preset="paper")
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("plan does not fit", read_events(root / "run")[-1]["message"])
+
+
+class PresetMustMatchTheExport(unittest.TestCase):
+    """--preset paper|smoke means "the export's plan": another preset, or no plan at all, is refused
+    unless recipe flags say what to run."""
+
+    def test_mismatch_is_refused(self):
+        root = tmpdir(self)
+        data = make_export(root / "exp", samples=40, vocab_size=64)   # a paper plan
+        proc = run_train(data, root / "run", "--dry-run", preset="smoke")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        message = read_events(root / "run")[-1]["message"]
+        self.assertIn("--preset smoke does not match the export's plan preset 'paper'", message)
+        self.assertIn("--plan-preset smoke", message)
+
+    def test_mismatch_with_explicit_steps_runs_the_exports_plan(self):
+        root = tmpdir(self)
+        data = make_export(root / "exp", samples=40, vocab_size=64)
+        proc = run_train(data, root / "run", "--dry-run", "--max-steps", "3", preset="smoke")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        plan = read_events(root / "run")[0]
+        self.assertEqual((plan["preset"], plan["plan_source"], plan["total_steps"], plan["grad_accum"], plan["lr"]),
+                         ("paper", "export", 3, 16, 1e-5))
+
+    def test_export_without_plan_is_refused(self):
+        root = tmpdir(self)
+        data = make_export(root / "exp", samples=40, vocab_size=64, plan_preset=None)
+        proc = run_train(data, root / "run", "--dry-run", "--max-steps", "3", preset="paper")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("no training plan", read_events(root / "run")[-1]["message"])
+        self.assertEqual(run_train(data, root / "run2", "--dry-run", preset="cpu-smoke").returncode, 0)
+
+
+class TrainerNeverCutsFurther(unittest.TestCase):
+    def test_max_length_shorter_than_the_export_is_refused(self):
+        root = tmpdir(self)
+        data = make_export(root / "exp", samples=8, vocab_size=32, lengths=[40, 20, 30, 10, 12, 14, 16, 18])
+        proc = run_train(data, root / "run", "--dry-run", "--max-length", "39")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("shorter than the export's max_length 40", read_events(root / "run")[-1]["message"])
+        for ok in ("40", "4096", "0"):
+            self.assertEqual(run_train(data, root / f"run-{ok}", "--dry-run", "--max-length", ok).returncode, 0, ok)
 
 
 class PlanArithmetic(unittest.TestCase):
@@ -136,10 +178,21 @@ class PlanArithmetic(unittest.TestCase):
         self.assertEqual(lr_at(0, p), 0.0)
         self.assertEqual(lr_at(p.warmup_steps, p), 1e-3)
 
-    def test_presets(self):
-        paper = PRESETS["paper"]
-        self.assertEqual((paper.epochs, paper.micro_batch, paper.grad_accum, paper.lr), (5, 1, 16, 1e-5))
-        self.assertEqual((paper.betas, paper.weight_decay, paper.warmup_ratio), ((0.9, 0.95), 1e-4, 0.05))
+    def test_cpu_recipe_is_the_only_python_preset(self):
+        import dcd_backend.schedule as schedule
+        self.assertFalse(hasattr(schedule, "PRESETS"))
+        self.assertEqual((CPU_SMOKE.name, CPU_SMOKE.grad_accum, CPU_SMOKE.lr, CPU_SMOKE.max_steps), ("cpu-smoke", 2, 3e-3, 20))
+        self.assertIsNone(CPU_SMOKE.max_length)   # the export's own cut is the only one
+
+    def test_manifest_plan_mirrors_core_plan(self):
+        # the numbers test/unit/plan.test.ts asserts for core/plan.ts
+        paper = manifest_plan(1675, "paper", epochs=5, grad_accum=16, lr=1e-5, tokens=10, trained_tokens=7)
+        self.assertEqual((paper["steps_per_epoch"], paper["optimizer_steps"], paper["warmup_steps"]), (104, 520, 26))
+        self.assertEqual(manifest_plan(1680, "paper", epochs=5, grad_accum=16, lr=1e-5)["warmup_steps"], 27)
+        self.assertEqual(manifest_plan(15, "paper", epochs=5, grad_accum=16, lr=1e-5)["optimizer_steps"], 0)
+        smoke = manifest_plan(1675, "smoke", epochs=1, grad_accum=1, lr=1e-5, max_steps=8)
+        self.assertEqual((smoke["optimizer_steps"], smoke["warmup_steps"]), (8, 1))
+        self.assertEqual(step_counts(3, 1, 1, 0.05, cap=8), (3, 3, 1))
 
 
 if __name__ == "__main__":

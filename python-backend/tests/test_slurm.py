@@ -110,7 +110,7 @@ class SbatchScriptRunsWithoutSlurm(unittest.TestCase):
         self.job.mkdir()
 
     def script(self, steps: int):
-        v = values(self.job, self.data, gpus="1", model_q="builtin:tiny", preset="smoke", dist="ddp",
+        v = values(self.job, self.data, gpus="1", model_q="builtin:tiny", preset="cpu-smoke", dist="ddp",
                    torchrun_args=torchrun_workaround() + " --monitor_interval 0.2",
                    train_args=f"--threads 1 --device cpu --max-steps {steps} --grad-accum 4")
         path = self.root / "job.sbatch"

@@ -5,6 +5,8 @@
 2. a smoke run stopped by SIGTERM       -> plan, step..., checkpoint (signal)
 3. the same run with --resume           -> plan, step..., checkpoint (interval), checkpoint (final), done
 4. a run on the export after tampering  -> error
+5. a run whose learning rate makes it diverge, in a second RUN_DIR -> plan, step... with
+   "loss": "NaN", checkpoint (final), done with "final_loss": "NaN"
 
     /usr/bin/python3 python-backend/tools/make_events_fixture.py [--out test/fixtures/formats/events.jsonl]
 """
@@ -34,8 +36,9 @@ def main() -> int:
     try:
         data = write_export(root / "export", samples=16, min_len=24, max_len=48, vocab_size=64)
         run = root / "run"
-        base = [sys.executable, str(BACKEND / "train.py"), "--data", str(data), "--model", "builtin:tiny",
-                "--preset", "smoke", "--out", str(run), "--threads", "1"]
+        common = [sys.executable, str(BACKEND / "train.py"), "--data", str(data), "--model", "builtin:tiny",
+                  "--preset", "cpu-smoke", "--threads", "1"]
+        base = common + ["--out", str(run)]
         train = base + ["--max-steps", "6", "--save-every", "2", "--grad-accum", "2"]
         subprocess.run(base + ["--dry-run", "--max-steps", "3"], env=env, check=True)
         proc = subprocess.Popen(train, env=env)
@@ -47,10 +50,17 @@ def main() -> int:
         if proc.wait(120) != 128 + signal.SIGTERM:
             raise SystemExit("the training run was not stopped by the signal")
         subprocess.run(train + ["--resume"], env=env, check=True)
-        (data / "ids.npy").write_bytes((data / "ids.npy").read_bytes()[:-4] + b"\0\0\0\0")
+        ids = (data / "ids.npy").read_bytes()
+        (data / "ids.npy").write_bytes(ids[:-4] + b"\0\0\0\0")
         if subprocess.run(base, env=env).returncode != 2:
             raise SystemExit("the tampered export was not refused")
-        lines = events.read_text().splitlines()
+        diverged = root / "run-diverged"
+        (data / "ids.npy").write_bytes(ids)
+        subprocess.run(common + ["--out", str(diverged), "--max-steps", "3", "--lr", "1e30", "--max-grad-norm", "0",
+                                 "--save-every", "0"], env=env, check=True)
+        lines = events.read_text().splitlines() + (diverged / "events.jsonl").read_text().splitlines()
+        if '"final_loss": "NaN"' not in lines[-1]:
+            raise SystemExit("the diverged run did not diverge")
         for line in lines:
             errs = validate(json.loads(line))
             if errs:

@@ -1,5 +1,5 @@
 /**
- * Corpus assembly (spec §2, paper §3.2): a draft-correct sample for every s1K
+ * Corpus assembly (docs/SPEC.md §2, paper §3.2): a draft-correct sample for every s1K
  * row (draft = the Gemini attempt), and a draft-wrong sample for every student
  * draft whose answer is not equivalent to the gold answer. Both share the
  * teacher chain (DeepSeek trajectory) and final answer (DeepSeek attempt).
@@ -16,13 +16,13 @@ export interface AssembleOptions {
   preset?: string;
   /** Model name for drafts that do not carry `model`. */
   studentModel?: string;
-  /** Drafts with no extractable answer: `wrong` (default, spec §2) or `skip`. */
+  /** Drafts with no extractable answer: `wrong` (default, docs/SPEC.md §2) or `skip`. */
   noAnswer?: 'wrong' | 'skip';
 }
 
 /** Why an input produced no sample. Counted in `skipped`. */
 export type SkipReason =
-  | 'draft_equivalent'      // the student's answer equals gold: no sample (spec §2)
+  | 'draft_equivalent'      // the student's answer equals gold: no sample (docs/SPEC.md §2)
   | 'draft_undecidable'     // the verifier could not decide
   | 'draft_no_gold'         // the row has no extractable gold answer: cannot grade
   | 'draft_no_answer'       // no answer in the draft and noAnswer = skip
@@ -39,7 +39,7 @@ export interface AssembleResult {
     samples: number;
     draft_correct: number;
     draft_wrong: number;
-    /** Draft-wrong samples whose draft had no extractable answer (spec §2: counted separately). */
+    /** Draft-wrong samples whose draft had no extractable answer (docs/SPEC.md §2: counted separately). */
     draft_wrong_no_answer: number;
     rows: number;
     drafts: number;
@@ -51,7 +51,7 @@ export interface AssembleResult {
   reported: ReportedRow[];
 }
 
-/** Collapses whitespace so a draft's question text finds its s1K row (spec §1). */
+/** Collapses whitespace so a draft's question text finds its s1K row (docs/SPEC.md §1). */
 export function normalizeQuestion(q: string): string {
   return q.normalize('NFC').replace(/\s+/g, ' ').trim();
 }
@@ -64,7 +64,7 @@ function slug(source: string): string {
   return source.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '').toLowerCase();
 }
 
-/** Stable id: s1K row, draft source and a hash of the draft (spec §2). */
+/** Stable id: s1K row, draft source and a hash of the draft (docs/SPEC.md §2). */
 export function sampleId(row: number, source: string, draft: string): string {
   return `s1k-${String(row).padStart(4, '0')}-${slug(source)}-${shortHash(draft)}`;
 }

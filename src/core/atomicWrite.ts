@@ -7,21 +7,34 @@
  * matters: on this project's VMs a first touch of fresh memory costs ~4 ms per
  * MB, more than encoding and writing it.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 const BATCH_BYTES = 4 * 1024 * 1024;
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array | Iterable<string | Uint8Array>): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * Runs once the temporary file is complete, just before it replaces the
+   * target; throwing abandons the write. The slow part (writing, syncing) is
+   * over by then, so a check made here leaves the shortest window for a
+   * change to slip in before the rename (see fileVersion.ts).
+   */
+  beforeRename?: () => Promise<void>;
+}
+
+/** Writes `file` atomically; resolves with the stat of the new file (rename keeps its mtime and size). */
+export async function writeFileAtomic(file: string, data: string | Uint8Array | Iterable<string | Uint8Array>, options: AtomicWriteOptions = {}): Promise<Stats> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'w');
+  let written: Stats;
   try {
     if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
     else await writeChunks(handle, data);
     await handle.sync();
+    written = await handle.stat();
   } catch (err) {
     await handle.close();
     await fs.rm(tmp, { force: true });
@@ -29,6 +42,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
   }
   await handle.close();
   try {
+    await options.beforeRename?.();
     const st = await fs.stat(file).catch(() => undefined);
     if (st) await fs.chmod(tmp, st.mode);
     await fs.rename(tmp, file);
@@ -36,6 +50,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
     await fs.rm(tmp, { force: true });
     throw err;
   }
+  return written;
 }
 
 /** Writes chunks in order through two alternating batch buffers (one fills while the other is written). */

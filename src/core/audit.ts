@@ -1,5 +1,5 @@
 /**
- * The dataset audit (issue 4): token lengths, trained-token ratio, and the
+ * The dataset audit: token lengths, trained-token ratio, and the
  * samples that truncation would damage. `dcd stats --json` shows it under
  * `tokens`; the Corpora view can show the same object.
  */

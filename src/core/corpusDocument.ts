@@ -1,5 +1,5 @@
 /**
- * The corpus workbench's document model (issue 6), pure: no vscode, no DOM.
+ * The corpus workbench's document model, pure: no vscode, no DOM.
  *
  * A corpus file is held as its original bytes plus an index of its lines.
  * Lines are parsed lazily (the first visible rows need only their own lines)

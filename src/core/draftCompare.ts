@@ -1,5 +1,6 @@
 /**
- * Side-by-side comparison of two samples of one question (issue 6): the trace
+ * Side-by-side comparison of two samples of one question (the Corpus
+ * workbench's compare view and `dcd.compareDrafts`): the trace
  * stages aligned (question, draft, bridge, chain, verdict, answer), identical
  * stages marked, a word-level diff of the two drafts and where each draft's
  * extracted answer lies.

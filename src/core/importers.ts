@@ -1,5 +1,5 @@
 /**
- * Importers for the two inputs of a DCD corpus (spec §1): s1K-1.1 (parquet,
+ * Importers for the two inputs of a DCD corpus (docs/SPEC.md §1): s1K-1.1 (parquet,
  * JSONL or a JSON array) and student drafts (JSONL). Nothing is dropped
  * silently: malformed lines and rows missing columns come back as errors with
  * their file and line (or row) number.
@@ -110,7 +110,7 @@ export interface DraftImport {
 
 const DRAFT_ALIASES = ['draft', 'response', 'output', 'completion'] as const;
 
-/** Student drafts (spec §1): `{question|index, draft|response|output|completion, …}` per line. */
+/** Student drafts (docs/SPEC.md §1): `{question|index, draft|response|output|completion, …}` per line. */
 export async function importDrafts(file: string): Promise<DraftImport> {
   const out: DraftImport = { drafts: [], errors: [] };
   await forEachJsonlRow<Record<string, unknown>>(file, (r) => {

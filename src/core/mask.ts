@@ -1,5 +1,5 @@
 /**
- * The loss mask (spec §4): which tokens of a trace are trained. One
+ * The loss mask (docs/SPEC.md §4): which tokens of a trace are trained. One
  * implementation for what the editor shows and what the trainer learns.
  *
  * A trace is reduced to its *layout*: token-index boundaries of the stages,
@@ -13,7 +13,7 @@ export const MASK_POLICIES = ['paper', 'mask-draft'] as const;
 /** `paper`: everything from the `<|im_start|>` of `<|im_start|>think` through the final `<|im_end|>`; `mask-draft`: the same minus the draft. */
 export type MaskPolicy = (typeof MASK_POLICIES)[number];
 export const DEFAULT_POLICY: MaskPolicy = 'paper';
-/** s1's block size (spec §4). */
+/** s1's block size (docs/SPEC.md §4). */
 export const DEFAULT_MAX_LENGTH = 32768;
 /** The label of a token that is not trained. */
 export const IGNORE_INDEX = -100;

@@ -1,11 +1,11 @@
 /**
- * The DCD data model (spec §1–2). Pure types: shared by the extension host,
+ * The DCD data model (docs/SPEC.md §1–2). Pure types: shared by the extension host,
  * the webviews, the `dcd` CLI and the tests.
  */
 
 export type Verdict = 'correct' | 'incorrect';
 
-/** One row of s1K-1.1 (spec §1). All thirteen columns are strings. */
+/** One row of s1K-1.1 (docs/SPEC.md §1). All thirteen columns are strings. */
 export interface S1kRow {
   solution: string;
   question: string;
@@ -32,7 +32,7 @@ export const S1K_COLUMNS = [
 /** Columns a corpus build cannot do without; the rest are shown when present. */
 export const S1K_REQUIRED_COLUMNS = ['question', 'solution', 'gemini_attempt', 'deepseek_thinking_trajectory', 'deepseek_attempt'] as const;
 
-/** One student draft (spec §1): `question` or `index` identifies the s1K row. */
+/** One student draft (docs/SPEC.md §1): `question` or `index` identifies the s1K row. */
 export interface StudentDraft {
   question?: string;
   index?: number;
@@ -48,7 +48,7 @@ export interface ReviewState {
   at?: string;
 }
 
-/** One corpus line (spec §2). Unknown fields survive every edit. */
+/** One corpus line (docs/SPEC.md §2). Unknown fields survive every edit. */
 export interface DcdSample {
   id: string;
   question: string;
@@ -65,7 +65,7 @@ export interface DcdSample {
   cot_type?: string;
   gemini_grade?: string;
   deepseek_grade?: string;
-  /** The rendered training text (template §3). */
+  /** The rendered training text (docs/SPEC.md §3). */
   text: string;
   review?: ReviewState;
   [extra: string]: unknown;

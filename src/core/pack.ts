@@ -105,7 +105,7 @@ export interface ExportManifest {
   trained_tokens: number;
   sample_ids: Array<string | null>;
   files: Record<'ids.npy' | 'labels.npy' | 'offsets.npy', string>;
-  /** Counts over the exported samples (spec §4: flagged, never trained silently). */
+  /** Counts over the exported samples (docs/SPEC.md §4: flagged, never trained silently). */
   flags: Record<keyof MaskFlags, number>;
   /** Samples left out by `dropFlagged`, with their flags. */
   dropped: Array<{ index: number; line: number; id: string | null; flags: Array<keyof MaskFlags> }>;

@@ -1,5 +1,5 @@
 /**
- * The training plan (spec §5): optimizer and warmup steps from the sample
+ * The training plan (docs/SPEC.md §5): optimizer and warmup steps from the sample
  * count and a preset. Presets are data: the table below is the only place
  * their numbers live; the Python trainer reads the resulting plan from the
  * export manifest (docs/FORMATS.md §1).
@@ -31,7 +31,7 @@ export interface PlanPreset {
 export const PLAN_PRESETS: Readonly<Record<string, Readonly<PlanPreset>>> = Object.freeze({
   paper: Object.freeze({
     name: 'paper',
-    description: 'The paper\'s run (spec §5): Qwen2.5-1.5B-Instruct, 5 epochs, micro-batch 1, gradient accumulation 16, lr 1e-5, 5% warmup then cosine.',
+    description: 'The paper\'s run (§4.2): Qwen2.5-1.5B-Instruct, 5 epochs, micro-batch 1, gradient accumulation 16, lr 1e-5, 5% warmup then cosine.',
     model: 'Qwen/Qwen2.5-1.5B-Instruct',
     epochs: 5, micro_batch: 1, grad_accum: 16, lr: 1e-5, warmup_ratio: 0.05, schedule: 'cosine',
     adam_beta1: 0.9, adam_beta2: 0.95, weight_decay: 1e-4, max_length: 32768,
@@ -61,6 +61,8 @@ export interface TrainingPlan {
   steps_per_epoch: number;
   optimizer_steps: number;
   warmup_steps: number;
+  /** Recorded so that a trainer told to run another step count recomputes the warmup the same way. */
+  warmup_ratio: number;
   lr: number;
   schedule: 'cosine';
   adam_beta1: number;
@@ -89,6 +91,7 @@ export function planTraining(samples: number, presetName = 'paper', counts: { to
     steps_per_epoch: stepsPerEpoch,
     optimizer_steps: steps,
     warmup_steps: warmupSteps(steps, p.warmup_ratio),
+    warmup_ratio: p.warmup_ratio,
     lr: p.lr, schedule: p.schedule, adam_beta1: p.adam_beta1, adam_beta2: p.adam_beta2, weight_decay: p.weight_decay,
     tokens: counts.tokens ?? null,
     trained_tokens: counts.trained_tokens ?? null,

@@ -1,5 +1,5 @@
 /**
- * The DCD trace template (spec §3). Presets are data files in ./templates;
+ * The DCD trace template (docs/SPEC.md §3). Presets are data files in ./templates;
  * this module renders a sample's fields into the training text and parses a
  * text back into fields, both with the character ranges of every region.
  */
@@ -46,7 +46,7 @@ export interface TraceFields {
 export interface RenderedTrace {
   text: string;
   regions: Record<RegionName, Span>;
-  /** Offset of the `<|im_start|>` that opens `<|im_start|>think`: the first trained character (spec §4). */
+  /** Offset of the `<|im_start|>` that opens `<|im_start|>think`: the first trained character (docs/SPEC.md §4). */
   thinkStart: number;
   /** Offset of the `<|im_start|>` that opens `<|im_start|>answer`. */
   answerTagStart: number;
@@ -84,7 +84,7 @@ function regionValue(fields: TraceFields, preset: TemplatePreset, name: RegionNa
   }
 }
 
-/** Renders a sample's fields into the training text, byte for byte as spec §3 says. */
+/** Renders a sample's fields into the training text, byte for byte as docs/SPEC.md §3 says. */
 export function renderTrace(fields: TraceFields, presetName = 'paper'): RenderedTrace {
   const { aroundChain: _unused, ...rendered } = renderTraceWithParts(fields, presetName);
   return rendered;

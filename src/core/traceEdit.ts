@@ -1,5 +1,5 @@
 /**
- * Editing one sample of a corpus through its trace (issue 5): the pure part of
+ * Editing one sample of a corpus through its trace (the trace editor): the pure part of
  * "save a trace document". A trace text is parsed back into its fields
  * (template.ts), the fields are applied to the sample, and the sample's JSONL
  * line is replaced in the file's bytes.
@@ -210,18 +210,29 @@ export interface TraceSaveResult {
   check?: VerdictCheck;
 }
 
+/** The sample's line is no longer the one the trace was read from: saving would discard that change. */
+export class TraceLineChangedError extends Error {
+  constructor(readonly id: string) {
+    super(`Sample "${id}" has been changed in the corpus file since this trace was opened (another editor, the workbench, git or dcd build): not written over.`);
+    this.name = 'TraceLineChangedError';
+  }
+}
+
 /**
  * Applies an edited trace text to the sample with `id` in a corpus file.
  * Throws TraceStructureError when the text does not parse as a trace of the
  * preset, and Error when the sample is not in the file. When the draft
  * changes, the verifier re-runs and `draft_answer` follows the new draft;
  * the verdict is never changed here (it comes from the text, as edited).
+ * With `readLine` (the raw line the trace was rendered from), a sample whose
+ * line has changed since throws TraceLineChangedError.
  */
-export function saveTraceToCorpus(file: Uint8Array, id: string, traceText: string, preset = 'paper'): TraceSaveResult {
+export function saveTraceToCorpus(file: Uint8Array, id: string, traceText: string, preset = 'paper', readLine?: string): TraceSaveResult {
   const { fields } = parseTrace(traceText, preset);
   const decoded = new TextDecoder('utf-8', { ignoreBOM: true }).decode(file);
   const found = findSampleLine(decoded, id);
   if (!found) throw new Error(`Sample "${id}" is no longer in the corpus file.`);
+  if (readLine !== undefined && found.raw !== readLine) throw new TraceLineChangedError(id);
   const before = found.sample;
   const extra: Record<string, unknown> = {};
   let check: VerdictCheck | undefined;

@@ -8,6 +8,7 @@ import { setting, Settings } from '../config';
 import { loadCorpus, type LoadedCorpus } from './corpusFiles';
 import type { AuditStore } from './audit';
 import { AUDIT_FLAGS, type AuditFlag } from '../core/audit';
+import { corpusSummaryMarkdown } from '../core/markdown';
 
 type Node =
   | { kind: 'file'; corpus: LoadedCorpus }
@@ -91,9 +92,7 @@ export class CorporaView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         const item = new vscode.TreeItem(path.basename(node.corpus.uri.fsPath), vscode.TreeItemCollapsibleState.Collapsed);
         item.resourceUri = node.corpus.uri;
         item.description = `${s.samples} samples · ${s.draft_correct} correct · ${s.draft_wrong} wrong${s.malformed ? ` · ${s.malformed} malformed` : ''}`;
-        item.tooltip = new vscode.MarkdownString(
-          `**${vscode.workspace.asRelativePath(node.corpus.uri)}**\n\n| | |\n|---|---|\n| samples | ${s.samples} |\n| draft-correct | ${s.draft_correct} |\n| draft-wrong | ${s.draft_wrong} |\n| malformed lines | ${s.malformed} |\n` +
-          Object.entries(s.by_source).map(([k, v]) => `| source \`${k}\` | ${v} |`).join('\n'));
+        item.tooltip = new vscode.MarkdownString(corpusSummaryMarkdown(vscode.workspace.asRelativePath(node.corpus.uri), s));
         item.contextValue = 'dcd.corpusFile';
         item.iconPath = new vscode.ThemeIcon('database');
         item.id = `file:${node.corpus.uri.toString()}`;

@@ -6,6 +6,9 @@
  */
 import type { ContaminationReport } from '../core/eval/contamination';
 import type { TextItem } from '../core/eval/contamination';
+import { mdCell } from '../core/markdown';
+
+export { mdCell };
 
 /** Where a corpus item came from (the report names file and sample, not just a position). */
 export interface CorpusOrigin { file: string; index: number }
@@ -19,22 +22,6 @@ export interface ContaminationDocOptions {
   maxRows?: number;
   /** Characters of a question shown (default 240). */
   clip?: number;
-}
-
-/**
- * One line of text as an inert Markdown code span, fit for a table cell: line
- * breaks folded, pipes escaped (GFM tables split on them even in code), and a
- * fence longer than any backtick run inside. Nothing in it renders as
- * Markdown, HTML or math, and LaTeX stays readable in the plain text.
- */
-export function mdCell(s: string, max = 240): string {
-  let one = s.replace(/\s+/g, ' ').trim();
-  if (one.length > max) one = one.slice(0, max - 1) + '…';
-  if (!one) return '';
-  const longest = Math.max(0, ...(one.match(/`+/g) ?? []).map((r) => r.length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = one.startsWith('`') || one.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${one.replace(/\|/g, '\\|')}${pad}${fence}`;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

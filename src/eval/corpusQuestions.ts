@@ -12,8 +12,6 @@ import { setting, Settings } from '../config';
 import { detectQuestionField, type CorpusOrigin } from './contaminationReport';
 import { displayPath, readText } from './workspaceFiles';
 
-export const WORKSPACE_CORPUS = 'workspace';
-
 export interface CorpusQuestions {
   label: string;
   items: TextItem[];

@@ -12,34 +12,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { JobEngine } from '../core/jobs/engine';
 import { JobStore } from '../core/jobs/store';
-import { createConnector, normalizeProfile, LOCAL_PROFILE, type HostProfile } from '../core/remote/profiles';
-import type { HostKeyInfo } from '../core/remote/knownHosts';
-import { setting, Settings } from '../config';
+import { createConnector, type HostProfile } from '../core/remote/profiles';
+import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
 
 export function dcdHome(): string {
   return path.join(os.homedir(), '.dcd');
 }
 
-/** `local` and the SSH profiles of the `dcd.hosts` setting (invalid entries are reported, not used). */
-export function configuredProfiles(problems: string[] = []): HostProfile[] {
-  const out: HostProfile[] = [LOCAL_PROFILE];
-  for (const raw of setting<unknown[]>(Settings.hosts, [])) {
-    try {
-      const p = normalizeProfile(raw);
-      if (!out.some((x) => x.name === p.name)) out.push(p);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
-  return out;
-}
-
 async function askHostKey(info: HostKeyInfo): Promise<'accept-once' | 'accept-save' | 'reject'> {
   const trust = 'Trust and Remember';
   const once = 'Connect Once';
+  const typeChanged = info.status === 'type-changed' ? typeChangeWarning(info) : undefined;
   const pick = await vscode.window.showWarningMessage(
-    `The host ${info.host}:${info.port} is not known. Its ${info.keyType} key fingerprint is ${info.fingerprintSha256}. Connect only if this matches the host's key.`,
-    { modal: true }, trust, once,
+    typeChanged ? typeChanged.message : `The host ${info.host}:${info.port} is not known. Its ${info.keyType} key fingerprint is ${info.fingerprintSha256}. Connect only if this matches the host's key.`,
+    { modal: true, detail: typeChanged?.detail }, trust, once,
   );
   return pick === trust ? 'accept-save' : pick === once ? 'accept-once' : 'reject';
 }

@@ -20,13 +20,14 @@
 import * as path from 'node:path';
 import { BENCHMARKS, type BenchmarkId } from '../core/eval/benchmarks';
 import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../core/eval/lmevalCommand';
-import { redactSecrets } from '../core/eval/shell';
+import { redactSecrets } from '../core/eval/redact';
 import { newJobId, type FollowOptions, type Follower } from '../core/jobs/engine';
 import { JOB_FILES, commandRunnerScript, launchCommand } from '../core/jobs/runner';
 import { isTerminal, type JobStatus } from '../core/jobs/status';
 import { applyStatus, type JobRecord, type JobSpec, type JobStore } from '../core/jobs/store';
 import { collectBundle, uploadBundle } from '../core/remote/bundle';
 import { DEFAULT_PYTHON, DEFAULT_ROOT, type HostProfile } from '../core/remote/profiles';
+import { safeLocalPath, type DownloadOptions, type DownloadResult } from '../core/remote/safePaths';
 import { execChecked, hostPath, joinHost, writeHostFileAtomic, type HostSession } from '../core/remote/session';
 import { shellExports, shellJoin, shellQuote } from '../core/remote/shellQuote';
 
@@ -302,4 +303,18 @@ export async function followEval(engine: EvalJobEngine, dispatch: EvalDispatch, 
     out.push({ id: job.id, benchmark: job.benchmark, status, error: rec?.error });
   }
   return out;
+}
+
+/**
+ * Copies an evaluation's results folder from the host into
+ * `<base>/eval-results/<evalId>/<folder>`. The folder's name derives from the
+ * model path, which may come from a host's events: it is checked like any
+ * name a host chose.
+ */
+export async function downloadEvalResults(
+  session: HostSession, dispatch: Pick<EvalDispatch, 'evalId' | 'resultsDir'>, base: string, opts?: DownloadOptions,
+): Promise<DownloadResult & { localPath: string }> {
+  const runDir = safeLocalPath(path.join(base, 'eval-results'), dispatch.evalId, 'evaluation id');
+  const localPath = safeLocalPath(runDir, path.posix.basename(dispatch.resultsDir), 'results folder name');
+  return { localPath, ...(await session.download(dispatch.resultsDir, localPath, opts)) };
 }

@@ -12,9 +12,8 @@ import * as path from 'node:path';
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import type { JobStatus } from '../core/jobs/status';
 import type { HostProfile } from '../core/remote/profiles';
-import { setting, Settings } from '../config';
-import { configuredProfiles } from './defaultEngine';
-import { dispatchEval, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
+import { configuredProfiles, setting, Settings } from '../config';
+import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
 
 export const HF_TOKEN_KEY = 'dcd.hfToken';
 
@@ -204,7 +203,7 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
     if (failed.length) void vscode.window.showWarningMessage(`Evaluate Model: ${failed.map((f) => `${BENCHMARKS[f.benchmark].label} ${f.status}`).join(', ')}. See the "DCD Eval" output.`);
     if (failed.length < statuses.length && args.openResults !== false) {
       try {
-        outcome.localResults = await downloadResults(engine, host, dispatch);
+        outcome.localResults = await downloadResults(engine, host, dispatch, out);
         out.appendLine(`results downloaded to ${outcome.localResults.fsPath}`);
         await deps.openResults([outcome.localResults]);
       } catch (err) {
@@ -219,11 +218,10 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
 }
 
 /** Copies the run's results folder from the host into the workspace (`eval-results/<evalId>/`). */
-async function downloadResults(engine: EvalEngine, host: HostProfile, dispatch: EvalDispatch): Promise<vscode.Uri> {
+async function downloadResults(engine: EvalEngine, host: HostProfile, dispatch: EvalDispatch, out: vscode.OutputChannel): Promise<vscode.Uri> {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const base = folder && folder.scheme === 'file' ? folder.fsPath : path.join(os.homedir(), '.dcd');
-  const local = path.join(base, 'eval-results', dispatch.evalId, path.posix.basename(dispatch.resultsDir));
   const session = await engine.session(host);
-  await session.download(dispatch.resultsDir, local);
-  return vscode.Uri.file(local);
+  const r = await downloadEvalResults(session, dispatch, base, { onWarning: (w) => out.appendLine(`warning: ${w}`) });
+  return vscode.Uri.file(r.localPath);
 }

@@ -1,7 +1,7 @@
 /**
  * Stages of a model's eval output, for the drill-down's trace colouring
  * (pure). A DCD-trained model writes what follows `<|im_start|>assistant\n`
- * in the training template (spec §3):
+ * in the training template (docs/SPEC.md §3):
  *
  *   <|im_start|>think\n{draft}\n{bridge}\n{chain}\n{verdict}\n<|im_start|>answer\n{final_answer}<|im_end|>
  *

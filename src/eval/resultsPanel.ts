@@ -6,9 +6,11 @@
  */
 import * as vscode from 'vscode';
 import * as os from 'node:os';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviews/webviewHost';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviewHost/webviewHost';
 import type { EvalRunSamples, ResultsHostApi, ResultsViewState, ResultsWebviewApi } from '../core/protocols/eval';
+import { OfferedUris } from '../core/webviewUris';
 import { buildResultsView, DEFAULT_BASELINE, groupRuns, resultsCsv, type EvalRun, type LoadedResultFile } from './resultsModel';
+import { resultsStateUris, resultsUriHandlers } from './uriRequests';
 import { displayPath, loadResultsFrom, samplesIn, workspaceResults, writeTextAtomic } from './workspaceFiles';
 
 export class ResultsPanel implements vscode.Disposable {
@@ -19,6 +21,7 @@ export class ResultsPanel implements vscode.Disposable {
   private samples = new Map<string, EvalRunSamples[]>();
   private warnings: string[] = [];
   private baselineId = DEFAULT_BASELINE;
+  private readonly offered = new OfferedUris();
 
   /** Opens (or reveals) the view with the workspace's results plus `sources` (results files or folders). */
   static async show(extensionUri: vscode.Uri, sources: readonly vscode.Uri[], pickMore: () => Promise<vscode.Uri[]>): Promise<ResultsPanel> {
@@ -60,14 +63,10 @@ export class ResultsPanel implements vscode.Disposable {
         for (const f of this.files.values()) if (`run:${f.folder}` === id) this.hidden.add(f.uri);
         return this.publish();
       },
-      openSamples: async ({ uri }) => {
-        await vscode.commands.executeCommand('dcd.openEvalSamples', vscode.Uri.parse(uri));
-        return {};
-      },
-      openFile: async ({ uri }) => {
-        await vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: true, viewColumn: vscode.ViewColumn.Beside });
-        return {};
-      },
+      ...resultsUriHandlers(this.offered, {
+        samples: (uri) => vscode.commands.executeCommand('dcd.openEvalSamples', vscode.Uri.parse(uri)),
+        file: (uri) => vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: true, viewColumn: vscode.ViewColumn.Beside }),
+      }),
     });
     panel.onDidDispose(() => this.dispose());
   }
@@ -109,6 +108,8 @@ export class ResultsPanel implements vscode.Disposable {
   state(): ResultsViewState {
     const s = buildResultsView(this.runs(), this.baselineId, this.warnings);
     this.baselineId = s.baselineId;
+    // Every state the webview gets goes through here: what it links to is what it may open.
+    this.offered.offerAll(resultsStateUris(s));
     return s;
   }
 

@@ -6,16 +6,19 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviews/webviewHost';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviewHost/webviewHost';
 import { benchmarkOfTask } from '../core/eval/benchmarks';
 import { DRILLDOWN_NGRAM, similarQuestions } from '../core/eval/contamination';
 import { parseSamplesJsonl, type EvalSampleRow, type EvalSamplesParse } from '../core/eval/samples';
-import type {
-  CorpusChoice, EvalSampleDetail, EvalSampleItem, EvalSamplesHostApi, EvalSamplesInit, EvalSamplesWebviewApi, SimilarResult,
+import {
+  WORKSPACE_CORPUS, type CorpusChoice, type EvalSampleDetail, type EvalSampleItem, type EvalSamplesHostApi, type EvalSamplesInit,
+  type EvalSamplesWebviewApi, type SimilarResult,
 } from '../core/protocols/eval';
+import { OfferedUris } from '../core/webviewUris';
 import { questionOfSample } from './contaminationReport';
-import { CorpusIndexCache, WORKSPACE_CORPUS, workspaceCorpora } from './corpusQuestions';
+import { CorpusIndexCache, workspaceCorpora } from './corpusQuestions';
 import { segmentOutput } from './outputRegions';
+import { samplesUriHandlers } from './uriRequests';
 import { displayPath, readText } from './workspaceFiles';
 
 const oneLine = (s: string, n = 140) => {
@@ -46,6 +49,7 @@ export class EvalSamplesPanel implements vscode.Disposable {
   private uri!: vscode.Uri;
   private picked: vscode.Uri[] = [];
   private corpus = WORKSPACE_CORPUS;
+  private readonly offered = new OfferedUris();
 
   static async show(extensionUri: vscode.Uri, uri: vscode.Uri, cache: CorpusIndexCache): Promise<EvalSamplesPanel> {
     let panel = EvalSamplesPanel.current;
@@ -66,7 +70,6 @@ export class EvalSamplesPanel implements vscode.Disposable {
     this.channel = new WebviewChannel<EvalSamplesHostApi, EvalSamplesWebviewApi>(panel.webview, {
       getInit: () => this.init(),
       getSample: ({ line }) => this.detail(line),
-      similar: ({ line, corpus }) => this.similar(line, corpus),
       pickCorpus: async () => {
         const picked = await vscode.window.showOpenDialog({
           title: 'Training corpus to compare eval questions with', canSelectMany: false,
@@ -78,10 +81,10 @@ export class EvalSamplesPanel implements vscode.Disposable {
         }
         return { corpora: await this.corpora(), corpus: this.corpus };
       },
-      openCorpusSample: async ({ uri, index }) => {
-        await vscode.commands.executeCommand('dcd.openCorpusSample', vscode.Uri.parse(uri), index);
-        return {};
-      },
+      ...samplesUriHandlers(this.offered, {
+        similar: (line, corpus) => this.similar(line, corpus),
+        corpusSample: (uri, index) => vscode.commands.executeCommand('dcd.openCorpusSample', vscode.Uri.parse(uri), index),
+      }),
     });
     panel.onDidDispose(() => this.dispose());
   }
@@ -128,7 +131,7 @@ export class EvalSamplesPanel implements vscode.Disposable {
     const ws = await workspaceCorpora();
     const choices: CorpusChoice[] = [{ id: WORKSPACE_CORPUS, label: `All workspace corpora (${ws.length})` }];
     for (const u of [...ws, ...this.picked]) {
-      if (!choices.some((c) => c.id === u.toString())) choices.push({ id: u.toString(), label: displayPath(u) });
+      if (!choices.some((c) => c.id === u.toString())) choices.push({ id: this.offered.offer(u.toString()), label: displayPath(u) });
     }
     return choices;
   }

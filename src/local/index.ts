@@ -1,5 +1,5 @@
 /**
- * Local ONNX drafting in the extension (issue 7): the model settings, "DCD:
+ * Local ONNX drafting in the extension: the model settings, "DCD:
  * Download Local Model…", "DCD: Generate Draft for Question…" (tokens stream
  * into an untitled editor) and "DCD: Generate Student Drafts…" (resumable
  * batch with progress, ETA and cancel, then "Build Corpus…"). Inference runs in

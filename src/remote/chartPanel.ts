@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../core/atomicWrite';
 import type { ChartPoint, ChartRun, JobsHostApi, JobsWebviewApi } from '../core/protocols/jobs';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviews/webviewHost';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviewHost/webviewHost';
 import type { JobsModel } from './jobsModel';
 
 export interface PaintedReport { run: string; step: number; seq: number; points: number }
@@ -90,8 +90,11 @@ export class LossChartPanel implements vscode.Disposable {
 
   private async save(suggestedName: string, filters: Record<string, string[]>, data: Buffer): Promise<string | null> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    // The name comes from the webview: only its last segment, so the dialog cannot start outside the workspace folder.
+    const last = suggestedName.split(/[\\/]/).pop() ?? '';
+    const name = last === '' || last === '.' || last === '..' ? 'loss-curves' : last;
     const target = LossChartPanel.saveTarget ?? await vscode.window.showSaveDialog({
-      title: 'Export loss curves', filters, defaultUri: folder ? vscode.Uri.joinPath(folder, suggestedName) : undefined,
+      title: 'Export loss curves', filters, defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
     });
     if (!target) return null;
     await writeFileAtomic(target.fsPath, data);

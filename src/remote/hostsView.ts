@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { JobRecord } from '../core/jobs/store';
+import { jobDescription } from '../core/jobs/describe';
 import type { HostProfile } from '../core/remote/profiles';
 import type { HostReport } from '../core/remote/hostCheck';
 import type { JobsModel } from './jobsModel';
@@ -40,15 +41,6 @@ export function hostFacts(r: HostReport): Array<{ label: string; value: string; 
     { label: 'free disk', value: formatBytes(s.diskFreeBytes) },
     { label: 'backend packages', value: s.missing.length ? `missing: ${s.missing.join(', ')}` : 'all present', warn: s.missing.length > 0 },
   ];
-}
-
-export function jobDescription(j: JobRecord): string {
-  const parts: string[] = [j.status];
-  if (j.lastStep !== undefined) parts.push(`step ${j.lastStep}${j.totalSteps ? `/${j.totalSteps}` : ''}`);
-  else if (j.totalSteps) parts.push(`0/${j.totalSteps}`);
-  if (j.lastLoss !== undefined) parts.push(`loss ${j.lastLoss.toFixed(4)}`);
-  parts.push(j.host.name);
-  return parts.join(' · ');
 }
 
 export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {

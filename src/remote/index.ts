@@ -242,7 +242,7 @@ export function registerRemote(context: vscode.ExtensionContext, view: HostsView
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const out = dest ?? (folder ? path.join(folder, 'dcd-jobs', id) : (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'Download into' }))?.[0]?.fsPath);
       if (!out) return undefined;
-      const fetched = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DCD: downloading ${what} of ${id}` }, () => model.engine.fetch(id, what!, out));
+      const fetched = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DCD: downloading ${what} of ${id}` }, () => model.engine.fetch(id, what!, out, { onWarning: (w) => output.appendLine(`[job ${id}] warning: ${w}`) }));
       for (const f of fetched) output.appendLine(`[job ${id}] ${f.name} → ${f.localPath} (${f.files} files, ${formatBytes(f.bytes)})`);
       void vscode.window.showInformationMessage(`DCD: downloaded ${fetched.map((f) => f.name).join(', ')} into ${out}`);
       return fetched;

@@ -9,23 +9,24 @@ import * as path from 'node:path';
 import { JobEngine, type EventBatch, type Follower } from '../core/jobs/engine';
 import { JobStore, type JobRecord } from '../core/jobs/store';
 import { isTerminal } from '../core/jobs/status';
-import { createConnector, LOCAL_PROFILE, normalizeProfile, type HostProfile } from '../core/remote/profiles';
-import type { HostKeyInfo } from '../core/remote/knownHosts';
+import { createConnector, type HostProfile } from '../core/remote/profiles';
+import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
 import type { ChartPoint } from '../core/protocols/jobs';
-import { setting, Settings } from '../config';
+import { configuredProfiles } from '../config';
 
 export type HostKeyDecision = 'accept-once' | 'accept-save' | 'reject';
 export type HostKeyPolicy = (info: HostKeyInfo) => Promise<HostKeyDecision>;
 
-/** The unknown-host-key modal: SHA256 fingerprint; Trust and Connect / Connect Once / cancel (reject). */
+/** The host-key modal (an unknown key, or one of another type than recorded): SHA256 fingerprint; Trust and Connect / Connect Once / cancel (reject). */
 export async function hostKeyModal(info: HostKeyInfo): Promise<HostKeyDecision> {
   const trust = 'Trust and Connect';
   const once = 'Connect Once';
+  const typeChanged = info.status === 'type-changed' ? typeChangeWarning(info) : undefined;
   const pick = await vscode.window.showWarningMessage(
-    `DCD: the authenticity of host ${info.host}:${info.port} can't be established.`,
+    typeChanged ? `DCD: ${typeChanged.message}` : `DCD: the authenticity of host ${info.host}:${info.port} can't be established.`,
     {
       modal: true,
-      detail: `${info.keyType} key fingerprint is ${info.fingerprintSha256}.\n\nConnect only if this matches the host's key (ask its administrator, or run \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it). "Trust and Connect" remembers the key in DCD Studio's own trust store.`,
+      detail: `${typeChanged ? typeChanged.detail : `${info.keyType} key fingerprint is ${info.fingerprintSha256}.`}\n\nConnect only if this matches the host's key (ask its administrator, or run \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it). "Trust and Connect" remembers the key in DCD Studio's own trust store.`,
     },
     trust, once,
   );
@@ -94,18 +95,7 @@ export class JobsModel implements vscode.Disposable {
 
   /** `local` (with `dcd.pythonPath`) and the valid `dcd.hosts` profiles; problems are collected. */
   profiles(problems: string[] = []): HostProfile[] {
-    const python = setting<string>(Settings.pythonPath, 'python3');
-    const out: HostProfile[] = [{ ...LOCAL_PROFILE, python: python || undefined }];
-    for (const raw of setting<unknown[]>(Settings.hosts, [])) {
-      try {
-        const p = normalizeProfile(raw);
-        if (p.kind === 'local') continue;
-        if (!out.some((x) => x.name === p.name)) out.push(p);
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }
-    return out;
+    return configuredProfiles(problems);
   }
 
   profile(name: string): HostProfile {

@@ -1,5 +1,5 @@
 /**
- * The trace editor (issue 5, extension side): samples as editable trace
+ * The trace editor (extension side): samples as editable trace
  * documents in VS Code's own editor, their structure (outline, folding,
  * CodeLens, hover), the token-mask overlay, and problems for corpus files.
  */
@@ -123,7 +123,7 @@ export function registerTraces(context: vscode.ExtensionContext, corpora: Corpus
         const current = maskSettings().policy;
         const pick = await vscode.window.showQuickPick(MASK_POLICIES.map((p) => ({
           label: p, description: p === current ? '(current)' : '',
-          detail: p === 'paper' ? 'Train everything from <|im_start|>think through the final <|im_end|> (spec §4, default).' : 'As paper, but the draft tokens are masked (-100).',
+          detail: p === 'paper' ? 'Train everything from <|im_start|>think through the final <|im_end|> (the paper\'s mask, default).' : 'As paper, but the draft tokens are masked (-100).',
         })), { title: 'Loss-mask policy (also used by the export and the trainer)' });
         if (!pick) return;
         policy = pick.label;

@@ -14,10 +14,16 @@
  * Each sample has its own modification stamp, which changes only when its own
  * line changes: saving one trace of a corpus never makes another open trace
  * of the same corpus look "newer on disk".
+ *
+ * A save never writes over a change it did not read: the sample's line must
+ * still be the one the document was read from, and the corpus is written only
+ * if it is still at the version the save read (compare-and-swap,
+ * core/fileVersion.ts, the same write the workbench uses), so a workbench
+ * save, `git pull` or `dcd build` in between is never discarded.
  */
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../core/atomicWrite';
-import { findSampleLine, saveTraceToCorpus, traceFieldsOf, type TraceSaveResult } from '../core/traceEdit';
+import { FileChangedError, readVersioned, writeFileIfUnchanged, type FileVersion } from '../core/fileVersion';
+import { findSampleLine, saveTraceToCorpus, traceFieldsOf, TraceLineChangedError, type TraceSaveResult } from '../core/traceEdit';
 import { PRESETS, parseTrace, renderTrace, TraceStructureError } from '../core/template';
 import { setting, Settings } from '../config';
 
@@ -51,6 +57,8 @@ export interface TraceEntry {
   sample: Record<string, unknown>;
   /** 0-based line of the sample in the corpus file. */
   line: number;
+  /** The sample's raw line (BOM stripped). */
+  raw: string;
   preset: string;
   text: string;
   mtime: number;
@@ -90,6 +98,12 @@ export class TraceFileSystem implements vscode.FileSystemProvider, vscode.Dispos
   private readonly entries = new Map<string, TraceEntry>();
   private readonly corpora = new Map<string, CorpusCache>();
   private readonly watchers = new Map<string, { watcher: vscode.FileSystemWatcher; refs: number }>();
+  /**
+   * The raw line each trace document's text was read from (or last saved as).
+   * Not the entry's: a watcher reloads the entry, but a dirty document keeps
+   * the text of the line it read.
+   */
+  private readonly served = new Map<string, string>();
 
   /** The entry of an open trace document (undefined before it was read). */
   entry(uri: vscode.Uri): TraceEntry | undefined {
@@ -133,7 +147,7 @@ export class TraceFileSystem implements vscode.FileSystemProvider, vscode.Dispos
       text = renderTrace(fields, preset).text;
     }
     const unchanged = previous && previous.text === text;
-    const entry: TraceEntry = { uri, corpus, id, sample: found.sample, line: found.line, preset, text, mtime: unchanged ? previous.mtime : Math.max(cache.mtime, (previous?.mtime ?? 0) + 1) };
+    const entry: TraceEntry = { uri, corpus, id, sample: found.sample, line: found.line, raw: found.raw, preset, text, mtime: unchanged ? previous.mtime : Math.max(cache.mtime, (previous?.mtime ?? 0) + 1) };
     this.entries.set(key, entry);
     return entry;
   }
@@ -186,7 +200,21 @@ export class TraceFileSystem implements vscode.FileSystemProvider, vscode.Dispos
   }
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
-    return encoder.encode((await this.load(uri)).text);
+    const entry = await this.load(uri);
+    this.served.set(uri.toString(), entry.raw);
+    return encoder.encode(entry.text);
+  }
+
+  /** The corpus bytes, with their version for the compare-and-swap write (local files). */
+  private async readCorpus(corpus: vscode.Uri): Promise<{ bytes: Uint8Array; version: FileVersion | null }> {
+    try {
+      if (corpus.scheme !== 'file') return { bytes: await vscode.workspace.fs.readFile(corpus), version: null };
+      const read = await readVersioned(corpus.fsPath);
+      if (!read) throw new Error('the file does not exist');
+      return read;
+    } catch (err) {
+      throw new vscode.FileSystemError(`Cannot read the corpus ${corpus.fsPath}: ${(err as Error).message}`);
+    }
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array): Promise<void> {
@@ -197,25 +225,29 @@ export class TraceFileSystem implements vscode.FileSystemProvider, vscode.Dispos
     if (dirtyCorpus) {
       throw new vscode.FileSystemError(`${vscode.workspace.asRelativePath(entry.corpus)} has unsaved changes in an editor: save or revert it before saving one of its traces.`);
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = await vscode.workspace.fs.readFile(entry.corpus);
-    } catch (err) {
-      throw new vscode.FileSystemError(`Cannot read the corpus ${entry.corpus.fsPath}: ${(err as Error).message}`);
-    }
+    const readLine = this.served.get(key) ?? entry.raw;
     let result: TraceSaveResult;
-    try {
-      result = saveTraceToCorpus(bytes, entry.id, text, entry.preset);
-    } catch (err) {
-      if (err instanceof TraceStructureError) {
-        throw new vscode.FileSystemError(`Not saved: the trace structure is broken. ${err.message} Restore the stage tags and fixed lines (or undo), then save again.`);
+    for (let attempt = 0; ; attempt++) {
+      const { bytes, version } = await this.readCorpus(entry.corpus);
+      try {
+        result = saveTraceToCorpus(bytes, entry.id, text, entry.preset, readLine);
+        if (!result.changed.length) break;
+        if (entry.corpus.scheme === 'file') await writeFileIfUnchanged(entry.corpus.fsPath, version, result.bytes);
+        else await vscode.workspace.fs.writeFile(entry.corpus, result.bytes);
+        break;
+      } catch (err) {
+        // The corpus changed between this read and the write: read it again; the line check decides whether the change concerns this sample.
+        if (err instanceof FileChangedError && attempt < 2) continue;
+        if (err instanceof TraceStructureError) {
+          throw new vscode.FileSystemError(`Not saved: the trace structure is broken. ${err.message} Restore the stage tags and fixed lines (or undo), then save again.`);
+        }
+        if (err instanceof TraceLineChangedError) {
+          throw new vscode.FileSystemError(`Not saved: ${err.message} Copy your edit, revert the trace (File: Revert File) to load the sample as it is now, then edit and save again.`);
+        }
+        throw new vscode.FileSystemError(`Not saved: ${(err as Error).message}`);
       }
-      throw new vscode.FileSystemError(`Not saved: ${(err as Error).message}`);
     }
-    if (result.changed.length) {
-      if (entry.corpus.scheme === 'file') await writeFileAtomic(entry.corpus.fsPath, result.bytes);
-      else await vscode.workspace.fs.writeFile(entry.corpus, result.bytes);
-    }
+    this.served.set(key, result.line);
     const draftChanged = entry.sample.draft !== result.sample.draft;
     this.corpora.delete(entry.corpus.toString());
     const updated = await this.load(uri);

@@ -1,12 +1,13 @@
 /**
- * The Corpus workbench (issue 6): a custom editor for DCD corpora (default for
+ * The Corpus workbench: a custom editor for DCD corpora (default for
  * *.dcd.jsonl, "Open With…" for any .jsonl), its curation commands and
  * keybindings, and `dcd.compareDrafts` (side by side), which the trace
  * editor's CodeLens also calls.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { CorpusEditorProvider, VIEW_TYPE, VIEW_TYPE_JSONL } from './provider';
+import { CorpusEditorProvider, VIEW_TYPE, VIEW_TYPE_JSONL, type ConflictHandling } from './provider';
+import { CompareSnapshots, COMPARE_SCHEME, modalConflictPrompt, type ConflictPrompt } from './conflict';
 import type { WorkbenchPanel } from './panel';
 import type { WorkbenchDocument } from './document';
 import type { CurateAction, PairView } from '../core/protocols/workbench';
@@ -24,6 +25,8 @@ export interface WorkbenchApi {
   /** Opens a corpus in the workbench and resolves with its panel once the webview is ready. */
   open(uri: vscode.Uri): Promise<WorkbenchPanel>;
   compareDrafts(uri?: vscode.Uri, sample?: number | string): Promise<PairView | null>;
+  /** Asks what to do when a save finds the file changed on disk (the modal by default; tests replace it). */
+  conflictPrompt: ConflictPrompt;
 }
 
 /** The argument form of `dcd.compareDrafts` used by the trace editor. */
@@ -34,7 +37,9 @@ export function viewTypeFor(uri: vscode.Uri): string {
 }
 
 export function registerWorkbench(context: vscode.ExtensionContext): WorkbenchApi {
-  const providers = [CorpusEditorProvider.register(context, VIEW_TYPE), CorpusEditorProvider.register(context, VIEW_TYPE_JSONL)];
+  const conflicts: ConflictHandling = { prompt: modalConflictPrompt, snapshots: new CompareSnapshots() };
+  context.subscriptions.push(conflicts.snapshots, vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, conflicts.snapshots));
+  const providers = [CorpusEditorProvider.register(context, VIEW_TYPE, conflicts), CorpusEditorProvider.register(context, VIEW_TYPE_JSONL, conflicts)];
   context.subscriptions.push(configureTokenizer(context.extensionUri));
   const panels = (): WorkbenchPanel[] => providers.flatMap((p) => [...p.panels]);
   const activePanel = (): WorkbenchPanel | undefined => {
@@ -141,5 +146,7 @@ export function registerWorkbench(context: vscode.ExtensionContext): WorkbenchAp
     documentFor: (uri) => panelFor(uri)?.document,
     open,
     compareDrafts,
+    get conflictPrompt() { return conflicts.prompt; },
+    set conflictPrompt(prompt: ConflictPrompt) { conflicts.prompt = prompt; },
   };
 }

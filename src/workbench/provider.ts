@@ -6,6 +6,13 @@ import * as vscode from 'vscode';
 import type { DocumentEdit } from '../core/corpusDocument';
 import { WorkbenchDocument } from './document';
 import { WorkbenchPanel } from './panel';
+import { saveResolvingConflicts, type CompareSnapshots, type ConflictPrompt } from './conflict';
+
+/** How saves resolve a change on disk; shared by the providers, the prompt replaceable by tests. */
+export interface ConflictHandling {
+  prompt: ConflictPrompt;
+  snapshots: CompareSnapshots;
+}
 
 /** Default editor for *.dcd.jsonl. */
 export const VIEW_TYPE = 'dcd.workbench';
@@ -22,10 +29,10 @@ export class CorpusEditorProvider implements vscode.CustomEditorProvider<Workben
   private readonly panelEmitter = new vscode.EventEmitter<WorkbenchPanel>();
   readonly onDidOpenPanel = this.panelEmitter.event;
 
-  constructor(readonly viewType: string, private readonly context: vscode.ExtensionContext) {}
+  constructor(readonly viewType: string, private readonly context: vscode.ExtensionContext, private readonly conflicts: ConflictHandling) {}
 
-  static register(context: vscode.ExtensionContext, viewType: string): CorpusEditorProvider {
-    const provider = new CorpusEditorProvider(viewType, context);
+  static register(context: vscode.ExtensionContext, viewType: string, conflicts: ConflictHandling): CorpusEditorProvider {
+    const provider = new CorpusEditorProvider(viewType, context, conflicts);
     context.subscriptions.push(
       vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: true }),
       provider.changeEmitter, provider.panelEmitter,
@@ -36,6 +43,9 @@ export class CorpusEditorProvider implements vscode.CustomEditorProvider<Workben
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<WorkbenchDocument> {
     const doc = await WorkbenchDocument.create(uri, openContext.untitledDocumentData ? undefined : openContext.backupId);
     this.documents.add(doc);
+    doc.onDidConflict(() => {
+      void vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(uri)} has been changed on disk and has unsaved changes in the DCD workbench: saving will ask whether to reload, compare or overwrite.`);
+    });
     return doc;
   }
 
@@ -68,12 +78,12 @@ export class CorpusEditorProvider implements vscode.CustomEditorProvider<Workben
   }
 
   async saveCustomDocument(document: WorkbenchDocument): Promise<void> {
-    await document.saveTo(document.uri);
+    await saveResolvingConflicts(document, this.conflicts.prompt, (d) => this.conflicts.snapshots.compare(d));
     document.markSaved();
   }
 
   async saveCustomDocumentAs(document: WorkbenchDocument, destination: vscode.Uri): Promise<void> {
-    await document.saveTo(destination);
+    await document.saveAs(destination);
   }
 
   async revertCustomDocument(document: WorkbenchDocument): Promise<void> {

@@ -83,6 +83,28 @@ describe('Eval results, drill-down and contamination', () => {
     assert.deepEqual(left, ['results.csv'], 'the atomic write leaves no temp file');
   });
 
+  it('opens only the files the Results view was sent, whatever its webview asks for', async () => {
+    await activateExtension();
+    const panel = await vscode.commands.executeCommand<ResultsPanel>('dcd.openEvalResults', [vscode.Uri.joinPath(dir, 'out')]);
+    await panel.whenReady();
+    // The request goes in where the webview's messages arrive, as a hostile page would send it.
+    const endpoint = (panel as unknown as { channel: { endpoint: { receive(m: unknown): Promise<void> } } }).channel.endpoint;
+    const ask = (type: string, uri: string) => endpoint.receive({ kind: 'request', id: 1, type, payload: { uri } });
+    const isOpen = (uri: vscode.Uri) => vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === uri.toString());
+
+    const offered = panel.state().runs[0].files[0].uri;
+    await ask('openFile', offered);
+    assert.ok(isOpen(vscode.Uri.parse(offered)), 'a results file the table links to opens');
+
+    const other = vscode.Uri.joinPath(dir, 'contamination', 'gsm8k_test_first20.jsonl');
+    await ask('openFile', other.toString());
+    await ask('openFile', `${offered}/../../../contamination/gsm8k_test_first20.jsonl`);
+    assert.ok(!isOpen(other), 'a file the view was never sent stays closed');
+    const samplesBefore = (await activateExtension()).eval.samplesPanel();
+    await ask('openSamples', other.toString());
+    assert.equal((await activateExtension()).eval.samplesPanel(), samplesBefore, 'no drill-down opens on an unoffered file');
+  });
+
   it('drills into a sample log: rows, stages, and the demo corpus question an eval question came from', async () => {
     await activateExtension();
     const file = vscode.Uri.joinPath(dir, 'out', 'gemma3-12b-it-q4_K_M_base_gsm8k5shot', 'samples_gsm8k_2025-09-09T13-42-42.857006.jsonl');

@@ -21,6 +21,7 @@ export async function run(): Promise<void> {
   await import('./traces.test');
   await import('./failing.test');
   await import('./workbench.test');
+  await import('./saveConflicts.test');
   await import('./eval.test');
   await import('./jobs.test');
   await import('./local.test');

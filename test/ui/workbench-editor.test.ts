@@ -1,5 +1,5 @@
 /**
- * UI tests of the Corpus workbench (issue 6): the packaged extension in
+ * UI tests of the Corpus workbench: the packaged extension in
  * code-server, driven by headless Chromium like a person would: quick open,
  * the list, filters, search, keys, the side-by-side view, undo/redo and save;
  * a hostile sample must render inert. Screenshots land in

@@ -70,7 +70,7 @@ describe('s1K importers', () => {
   });
 });
 
-describe('corpus assembly (spec §2)', () => {
+describe('corpus assembly (docs/SPEC.md §2)', () => {
   it('makes a draft-correct sample per row and a draft-wrong sample per non-equivalent draft', async () => {
     const { rows } = await importS1k(path.join(FIX, 's1k-mini.jsonl'));
     const { drafts } = await importDrafts(path.join(FIX, 'drafts-mini.jsonl'));

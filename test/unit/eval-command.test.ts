@@ -1,4 +1,4 @@
-/** Golden tests of the lm_eval command lines (spec §6), the DCD task variants and the token handling. */
+/** Golden tests of the lm_eval command lines (docs/SPEC.md §6), the DCD task variants and the token handling. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,8 @@ import {
   vllmProbeArgv,
 } from '../../src/core/eval/lmevalCommand';
 import { BENCHMARKS, DCD_ANSWER_REGEX } from '../../src/core/eval/benchmarks';
-import { shellJoin, shellQuote, redactSecrets } from '../../src/core/eval/shell';
+import { redactSecrets } from '../../src/core/eval/redact';
+import { shellJoin, shellQuote } from '../../src/core/remote/shellQuote';
 
 const CKPT = '/runs/dcd-1/checkpoint-520';
 const OUT = '/runs/dcd-1/eval';

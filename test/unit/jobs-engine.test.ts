@@ -15,6 +15,7 @@ import type { PlanEvent, StepEvent, TrainingEvent } from '../../src/core/jobs/ev
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile, type LocalProfile, type SshProfile } from '../../src/core/remote/profiles';
 import type { HostSession } from '../../src/core/remote/session';
+import { assertMatchesSchema } from '../support/schemas';
 import { killLeftoverJobs, startSshd, type Sshd } from '../support/sshd';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -222,6 +223,23 @@ test('hostile paths and arguments round-trip, and a secret reaches the trainer w
   await e.close();
 });
 
+test("a job's folders on the host are 0700 and its files 0600: root, uploads, job folder, run folder, log, checkpoints", async () => {
+  const root = path.join(tmp, 'private root');
+  const e = engine(path.join(tmp, 'private-jobs.json'), STAND_IN_BACKEND);
+  try {
+    const rec = await e.submit(sshProfile({ root }), { data: EXPORT, model: 'm', preset: 'smoke', maxSteps: 2 }, { secretEnv: { DCD_FAKE_STEP_S: '0.01' } });
+    assert.equal((await followAll(e, rec.id)).status, 'succeeded');
+    const { jobDir, backendDir, exportDir } = rec.remote!;
+    const mode = (f: string) => (statSync(f).mode & 0o777).toString(8);
+    for (const d of [root, path.join(root, 'jobs'), jobDir, path.join(root, 'backend'), backendDir, path.join(root, 'exports'), exportDir, path.join(jobDir, 'run')]) {
+      assert.equal(mode(d), '700', d);
+    }
+    for (const f of ['log.txt', 'status', 'run/events.jsonl']) assert.equal(mode(path.join(jobDir, f)), '600', f);
+  } finally {
+    await e.close();
+  }
+});
+
 test('a job whose runner vanished (host reboot, OOM kill) is marked failed', async () => {
   const e = engine(path.join(tmp, 'jobs.json'), STAND_IN_BACKEND);
   // Same backend and export as the hostile-path test, so nothing is uploaded again.
@@ -253,6 +271,8 @@ test('the local profile runs the same job, detached in tmux where present', asyn
   assert.ok((await e.artifacts(rec.id)).some((a) => a.kind === 'model'));
   const list = await e.list();
   assert.ok(list.some((j) => j.id === rec.id && j.host.kind === 'local'));
+  // Every record the engine wrote in this file (ssh and local jobs, live and finished) has the documented shape.
+  for (const j of JSON.parse(readFileSync(path.join(tmp, 'jobs.json'), 'utf8')).jobs as unknown[]) assertMatchesSchema('job_record', j);
   await e.close();
 });
 

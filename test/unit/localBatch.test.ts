@@ -57,7 +57,7 @@ async function lines(file: string): Promise<DraftRecord[]> {
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as DraftRecord);
 }
 
-test('N drafts per question in the spec §1 format, graded at once against the gold answer', async () => {
+test('N drafts per question in the docs/SPEC.md §1 format, graded at once against the gold answer', async () => {
   const out = path.join(tmp.dir, 'graded.jsonl');
   // Janet's ducks: gold 18. Second GSM8K question (robe): gold 3. s1K rows: 128, a proof, 109, 167.0.
   const answers: Record<string, string> = { Janet: 'So she makes \\boxed{18} dollars.', robe: 'It takes \\boxed{4} bolts.', 'Given a rational': 'The answer is \\boxed{128}.' };

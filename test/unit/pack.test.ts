@@ -9,6 +9,7 @@ import { IGNORE_INDEX } from '../../src/core/mask';
 import { engineFor, resolveTokenizerSource, tokenizeTraceWith } from '../../src/core/tokenizer';
 import { main } from '../../src/cli/main';
 import { CORPUS_FILE, fixtureCorpus } from '../fixtures/tokenizer/oracle';
+import { assertMatchesSchema } from '../support/schemas';
 
 const tmpDirs: string[] = [];
 const tmp = (): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-pack-test-')); tmpDirs.push(d); return d; };
@@ -63,6 +64,7 @@ test('pack: the export round-trips, and each sample is what tokenizeTrace gives'
   const out = path.join(tmp(), 'export');
   const cacheDir = tmp();
   const m = await packCorpus(CORPUS_FILE, out, { cacheDir, workers: 2 });
+  assertMatchesSchema('manifest', JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')), 'the paper export\'s manifest');
   const back = await readExport(out);
   assert.deepEqual(back.manifest, m);
   const samples = fixtureCorpus();
@@ -113,6 +115,7 @@ test('pack: the export round-trips, and each sample is what tokenizeTrace gives'
 test('pack: mask-draft, a max_length and --drop-flagged shape the export', async () => {
   const out = path.join(tmp(), 'e');
   const m = await packCorpus(CORPUS_FILE, out, { cacheDir: false, workers: 0, policy: 'mask-draft', maxLength: 3000, dropFlagged: true, planPreset: 'smoke' });
+  assertMatchesSchema('manifest', JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')), 'the smoke export\'s manifest');
   assert.equal(m.samples, 7);
   assert.deepEqual(m.dropped.map((d) => d.line), [8, 9, 10]);
   assert.deepEqual(m.dropped[0].flags, ['truncated', 'verdict_cut', 'answer_cut']);
@@ -162,6 +165,7 @@ test('CLI: dcd tokens, dcd pack and dcd plan print their JSON contracts', async 
   const manifest = JSON.parse(p.stdout) as { samples: number; files: Record<string, string> };
   assert.equal(manifest.samples, 10);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')), manifest);
+  assertMatchesSchema('manifest', manifest, 'dcd pack --json');
   assert.match(p.stderr, /flagged: 2 truncated/);
 
   const pl = await runCli(['plan', CORPUS_FILE, '--preset', 'paper', '--no-cache', '--workers', '0', '--json']);

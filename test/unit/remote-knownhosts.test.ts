@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  fingerprintSha256, formatKnownHostsLine, hostFieldMatches, lookupHostKey, parseKnownHosts, TrustStore,
+  fingerprintSha256, formatKnownHostsLine, hostFieldMatches, hostKeyRefusal, lookupHostKey, parseKnownHosts, TrustStore, typeChangeWarning,
 } from '../../src/core/remote/knownHosts';
 import { generateKey } from '../support/sshd';
 
@@ -87,11 +87,18 @@ test('@revoked wins over a matching plain entry; @cert-authority lines are skipp
   assert.equal(lookupHostKey(entries, 'x.example.org', 22, b.blob).status, 'unknown', 'a CA key is not a host key');
 });
 
-test('a key of another type than the recorded ones is unknown, not changed', () => {
-  const entries = parseKnownHosts(`gpu.example.org ${rsa.line}\n`);
+test('a key of another type than the recorded ones is a possible key change (type-changed), not unknown', () => {
+  const entries = parseKnownHosts(`gpu.example.org ${rsa.line}\n`, '/k');
   const r = lookupHostKey(entries, 'gpu.example.org', 22, a.blob);
-  assert.equal(r.status, 'unknown');
+  assert.equal(r.status, 'type-changed');
   assert.deepEqual(r.knownTypes, ['ssh-rsa']);
+  assert.equal(r.entry?.source, '/k', 'the recorded entry is named in messages');
+  assert.equal(lookupHostKey(entries, 'other.example.org', 22, a.blob).status, 'unknown', 'another host is still unknown');
+  const info = { host: 'gpu.example.org', port: 22, keyType: r.keyType, fingerprintSha256: r.fingerprintSha256, status: 'type-changed' as const, recordedKeyTypes: r.knownTypes };
+  const words = typeChangeWarning(info);
+  assert.match(words.message, /different type.*man-in-the-middle/);
+  assert.match(words.detail, new RegExp(`On record: ssh-rsa\\. Offered now: ssh-ed25519 ${r.fingerprintSha256.replace(/[+/]/g, '\\$&')}`));
+  assert.match(hostKeyRefusal(info, r.entry).message, /DIFFERENT TYPE.*\(\/k:1\).*ssh-rsa.*ssh-ed25519/);
 });
 
 test('lines whose key type disagrees with the blob are ignored', () => {

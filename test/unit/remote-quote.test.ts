@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { shellExports, shellJoin, shellQuote } from '../../src/core/remote/shellQuote';
 
 /** Strings that break naive quoting: spaces, both quotes, `$()`, backticks, `;`, newlines, globs, a leading dash. */
@@ -53,4 +55,12 @@ test('shellExports quotes values and rejects names that are not identifiers', ()
   assert.deepEqual(out.split('\0'), [env.HF_TOKEN, '']);
   assert.throws(() => shellExports({ 'BAD NAME': 'x' }), /invalid environment variable name/);
   assert.throws(() => shellExports({ 'X;rm': 'x' }), /invalid environment variable name/);
+});
+
+test('there is one shell-quoting function in the project: src/core/remote/shellQuote.ts', () => {
+  const src = path.resolve(__dirname, '..', '..', 'src');
+  const defining = readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .filter((f) => /\bfunction\s+shell(Quote|Join)\b|\b(const|let)\s+shell(Quote|Join)\s*=/.test(readFileSync(path.join(src, f), 'utf8')));
+  assert.deepEqual(defining, [path.join('core', 'remote', 'shellQuote.ts')]);
 });

@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'ssh2';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { collectBundle, uploadBundle } from '../../src/core/remote/bundle';
 import { checkHost, HostSetupError, setupHost } from '../../src/core/remote/hostCheck';
 import { fingerprintSha256, HostKeyError, type HostKeyInfo, TrustStore } from '../../src/core/remote/knownHosts';
 import { createConnector, type SshProfile } from '../../src/core/remote/profiles';
@@ -89,7 +90,7 @@ test('a known host key connects; the session runs commands, reads, writes and do
     assert.equal(await s.stat(`${dir}/missing`), undefined);
     const local = path.join(tmp, 'downloaded');
     const d = await s.download(path.dirname(path.dirname(dir)), local);
-    assert.deepEqual(d, { files: 1, bytes: 12 });
+    assert.deepEqual(d, { files: 1, bytes: 12, skipped: [] });
     assert.equal(readFileSync(path.join(local, 'a', 'b', 'f.txt'), 'utf8'), 'hello\nworld\n');
   } finally {
     await s.close();
@@ -170,6 +171,27 @@ test('a changed key (the server was re-keyed on the same port) is refused withou
   }
 });
 
+test('a host key of another type than the one on record is asked about as a possible change, naming both types', async () => {
+  const rsaFile = path.join(tmp, 'recorded_rsa');
+  const recorded = path.join(tmp, 'rsa_known_hosts');
+  writeFileSync(recorded, `[127.0.0.1]:${sshd.port} ${generateKey(rsaFile, 'rsa')}\n`);
+  const before = accepted();
+  const refuse = recordingPolicy('reject');
+  await assert.rejects(connectSsh(options({ knownHostsFiles: [recorded], hostKeyPolicy: refuse.policy })), (err: unknown) => {
+    assert.ok(err instanceof HostKeyError && err.info.status === 'type-changed');
+    assert.match(err.message, /DIFFERENT TYPE/);
+    assert.ok(err.message.includes('On record: ssh-rsa. Offered now: ssh-ed25519'), err.message);
+    return true;
+  });
+  assert.deepEqual(refuse.calls, [{
+    host: '127.0.0.1', port: sshd.port, keyType: 'ssh-ed25519', fingerprintSha256: hostFingerprint(), status: 'type-changed', recordedKeyTypes: ['ssh-rsa'],
+  }]);
+  assert.equal(accepted(), before, 'refused before authentication');
+  const once = recordingPolicy('accept-once');
+  (await connectSsh(options({ knownHostsFiles: [recorded], hostKeyPolicy: once.policy, acceptedOnce: new Set() }))).close();
+  assert.equal(once.calls.length, 1, 'connects only once the user accepted the warning');
+});
+
 test('ProxyJump through two hops: every hop is verified and authenticated', async () => {
   const before = accepted();
   const hop = endpoint({ alias: 'jump' });
@@ -241,6 +263,27 @@ function connector(p: SshProfile) {
     hostKeyPolicy: async () => 'reject', trustStoreFile: path.join(tmp, 'unused_store'), sshConfigFile: false, agent: false,
   });
 }
+
+test('folders DCD makes on the host are 0700: mkdirp, and uploads through either receiver', async () => {
+  const p = profile({ root: path.join(tmp, 'private root') });
+  const s = await connector(p).connect();
+  const mode = (f: string) => (statSync(f).mode & 0o777).toString(8);
+  try {
+    const nested = path.join(p.root!, 'a', 'b');
+    await s.mkdirp(nested);
+    for (const d of [p.root!, path.join(p.root!, 'a'), nested]) assert.equal(mode(d), '700', d);
+    const bundle = await collectBundle(STAND_IN_BACKEND);
+    for (const receiver of ['auto', 'sh'] as const) {
+      const parent = path.join(p.root!, `up-${receiver}`);
+      const up = await uploadBundle(s, bundle, parent, { receiver });
+      assert.equal(up.receiver, receiver === 'auto' ? 'python' : 'sh');
+      assert.equal(mode(parent), '700', `${receiver}: the uploads folder`);
+      assert.equal(mode(up.dest), '700', `${receiver}: the upload`);
+    }
+  } finally {
+    await s.close();
+  }
+});
 
 test("Check Host uploads the backend and runs its host_check.py; without Python it falls back to the shell", async () => {
   const p = profile();

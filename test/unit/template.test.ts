@@ -15,7 +15,7 @@ const fields: TraceFields = {
   final_answer: 'She makes $\\boxed{18}$ dollars every day.',
 };
 
-describe('the paper template (spec §3)', () => {
+describe('the paper template (docs/SPEC.md §3)', () => {
   it('renders a draft-wrong sample byte for byte', () => {
     const expected = '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n'
       + `<|im_start|>user\n${fields.question}<|im_end|>\n`

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  applyTraceFields, checkVerdict, findSampleLine, lineBytes, replaceLineBytes, saveTraceToCorpus, spliceLine, traceFieldsOf,
+  applyTraceFields, checkVerdict, findSampleLine, lineBytes, replaceLineBytes, saveTraceToCorpus, spliceLine, traceFieldsOf, TraceLineChangedError,
 } from '../../src/core/traceEdit';
 import { parseTrace, renderTrace, TraceStructureError } from '../../src/core/template';
 
@@ -183,6 +183,28 @@ describe('saveTraceToCorpus', () => {
     const r = saveTraceToCorpus(file, sample.id as string, sample.text as string);
     assert.deepEqual(r.changed, []);
     assert.equal(r.bytes, file);
+  });
+
+  it('refuses to write over a change made to the sample\'s line since the trace was read', () => {
+    const original = lines();
+    const sample = JSON.parse(original[1]) as Record<string, unknown>;
+    const { fields } = parseTrace(sample.text as string);
+    const edited = renderTrace({ ...fields, chain: `${fields.chain}\nChecked again.` }).text;
+    // Meanwhile the workbench saved a review of that very sample.
+    const reviewed = JSON.stringify({ ...sample, review: { status: 'accepted' } });
+    const changed = enc([original[0], reviewed, ...original.slice(2)].join('\n') + '\n');
+    assert.throws(() => saveTraceToCorpus(changed, sample.id as string, edited, 'paper', original[1]), (err: unknown) => {
+      assert.ok(err instanceof TraceLineChangedError);
+      assert.match(err.message, /changed in the corpus file since this trace was opened/);
+      return true;
+    });
+    // A change to another line does not concern this trace: the edit applies and the other change stays.
+    const other = JSON.parse(original[0]) as Record<string, unknown>;
+    const elsewhere = enc([JSON.stringify({ ...other, review: { status: 'rejected' } }), ...original.slice(1)].join('\n') + '\n');
+    const r = saveTraceToCorpus(elsewhere, sample.id as string, edited, 'paper', original[1]);
+    const out = dec(r.bytes).split('\n');
+    assert.equal(JSON.parse(out[0]).review.status, 'rejected');
+    assert.equal(JSON.parse(out[1]).chain, `${fields.chain}\nChecked again.`);
   });
 
   it('refuses a text whose structure is broken', () => {

@@ -9,6 +9,7 @@ import './style.css';
 import { connect, el } from '../common/bridge';
 import { button } from '../common/toolkit';
 import { CHART_METRICS, type ChartMetric, type ChartPoint, type ChartRun, type JobsHostApi, type JobsWebviewApi } from '../../src/core/protocols/jobs';
+import { formatMeasured, isNonFinite, measuredNumber } from '../../src/core/jobs/measured';
 
 const TITLES: Record<ChartMetric, string> = { loss: 'loss', lr: 'learning rate', grad_norm: 'grad norm', tokens_per_s: 'tokens/s' };
 const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
@@ -61,12 +62,13 @@ function colorOf(i: number): string {
   return cssVar(PALETTE[i % PALETTE.length], ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'][i % 6]);
 }
 
-export function ema(values: number[], alpha: number): number[] {
-  if (alpha <= 0) return values;
-  const out: number[] = [];
+/** Non-finite values (a diverged loss) are null: uPlot leaves a gap there instead of drawing through them. */
+export function ema(values: number[], alpha: number): Array<number | null> {
+  const out: Array<number | null> = [];
   let s: number | undefined;
   for (const v of values) {
-    if (!Number.isFinite(v)) { out.push(v); continue; }
+    if (!Number.isFinite(v)) { out.push(null); continue; }
+    if (alpha <= 0) { out.push(v); continue; }
     s = s === undefined ? v : alpha * s + (1 - alpha) * v;
     out.push(s);
   }
@@ -84,18 +86,25 @@ function eta(r: Run): string {
   return `ETA ${m ? `${m}m ` : ''}${s}s`;
 }
 
+/** The first step whose loss is not finite (the run diverged there), if any. */
+function divergedAt(r: Run): number | undefined {
+  return r.points.find((p) => isNonFinite(p.loss))?.step;
+}
+
 function renderLegend(): void {
   const items = [...runs.values()].map((r, i) => {
     const last = r.points[r.points.length - 1];
+    const diverged = divergedAt(r);
     const swatch = el('span', { className: 'swatch' });
     swatch.style.background = colorOf(i);
     const row = el('div', { className: `run run-${r.info.status}` },
       swatch,
       el('span', { className: 'run-label', text: r.info.label }),
-      el('span', { className: 'run-progress', text: last ? `step ${last.step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''} · loss ${last.loss.toFixed(4)}` : 'no steps yet' }),
+      el('span', { className: 'run-progress', text: last ? `step ${last.step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''} · loss ${formatMeasured(last.loss)}${diverged !== undefined ? ` · non-finite loss from step ${diverged}` : ''}` : 'no steps yet' }),
       el('span', { className: 'run-eta', text: eta(r) }),
     );
     row.dataset.run = r.info.id;
+    if (diverged !== undefined) row.dataset.diverged = String(diverged);
     return row;
   });
   legend.replaceChildren(...(items.length ? items : [el('div', { className: 'empty', text: 'No runs: select jobs in the Remote Hosts & Jobs view.' })]));
@@ -104,7 +113,7 @@ function renderLegend(): void {
 function tables(metric: ChartMetric): uPlot.AlignedData {
   const list = [...runs.values()];
   if (!list.length) return [[]];
-  const ts: uPlot.AlignedData[] = list.map((r) => [r.points.map((p) => p.step), ema(r.points.map((p) => p[metric]), smoothing)]);
+  const ts: uPlot.AlignedData[] = list.map((r) => [r.points.map((p) => p.step), ema(r.points.map((p) => measuredNumber(p[metric])), smoothing)]);
   return uPlot.join(ts);
 }
 
@@ -117,15 +126,35 @@ function makePlot(metric: ChartMetric, host: HTMLElement): uPlot {
   const line = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', '#8884'));
   const axis = (label: string): uPlot.Axis => ({ stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 }, label, labelFont: '12px sans-serif', font: '11px sans-serif' });
   const series: uPlot.Series[] = [{ label: 'step' }, ...[...runs.values()].map((r, i) => ({
-    label: r.info.id, stroke: colorOf(i), width: 1.5, spanGaps: true, points: { show: false },
+    // Steps missing from one run are undefined after uPlot.join and are bridged; only null (non-finite) is a gap.
+    label: r.info.id, stroke: colorOf(i), width: 1.5, spanGaps: false, points: { show: false },
   }))];
   const opts: uPlot.Options = {
     title: TITLES[metric], width: chartWidth(), height: 220, series, legend: { show: false },
     scales: { x: { time: false } },
     axes: [axis('step'), { ...axis(''), size: 60, values: (_u, vals) => vals.map((v) => (metric === 'lr' ? v.toExponential(1) : String(+v.toPrecision(4)))) }],
     cursor: { drag: { x: true, y: false } },
+    hooks: { draw: [(u) => markDivergence(u)] },
   };
   return new uPlot(opts, tables(metric), host);
+}
+
+/** A dashed line, in the run's colour, at the first step of each run whose loss is not finite. */
+function markDivergence(u: uPlot): void {
+  const ctx = u.ctx;
+  [...runs.values()].forEach((r, i) => {
+    const step = divergedAt(r);
+    if (step === undefined) return;
+    const x = Math.round(u.valToPos(step, 'x', true));
+    ctx.save();
+    ctx.strokeStyle = colorOf(i);
+    ctx.setLineDash([4, 4]);
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  });
 }
 
 let shape = '';

@@ -1,6 +1,7 @@
 /**
  * Corpus subcommands: `dcd build`, `dcd render`, `dcd stats`, `dcd export`.
- * Contracts (issue 3): flags and JSON keys are stable; add, never rename.
+ * Contracts: flags and JSON keys are stable (users' scripts parse
+ * this output); add, never rename.
  */
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'corpus JSONL to write (atomically)')
     .option('--preset <name>', `template preset (${Object.keys(PRESETS).join(', ')})`, 'paper')
     .option('--student-model <name>', 'model name for drafts without a "model" field', 'Qwen2.5-1.5B-Instruct')
-    .option('--unanswered <policy>', 'drafts with no extractable answer: wrong (default, spec §2) | skip', 'wrong')
+    .option('--unanswered <policy>', 'drafts with no extractable answer: wrong (default) | skip', 'wrong')
     .option('--export-messages <file>', 'also write TRL "messages" JSONL')
     .option('--export-text <file>', 'also write plain {"text"} JSONL')
     .option('--json', 'print one JSON summary on stdout')

@@ -6,7 +6,7 @@
  * Student drafts from a local ONNX model (transformers.js layout), headless:
  * the same batch engine as the extension. Questions: JSONL or a JSON array of
  * rows with `question` (and `solution` / `answer` / `gold` for grading), or of
- * strings. Appends to --out (drafts JSONL, spec §1) and resumes: drafts already
+ * strings. Appends to --out (drafts JSONL, docs/SPEC.md §1) and resumes: drafts already
  * there are skipped; a torn last line from a killed run is cut off. Ctrl-C
  * stops after the current token; finished drafts stay.
  *

@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { CliError, printJson } from '../output';
 import { JobEngine, type EventBatch, type Follower } from '../../core/jobs/engine';
 import { JobStore, type JobRecord } from '../../core/jobs/store';
+import { formatMeasured } from '../../core/jobs/measured';
 import { checkHost, setupHost } from '../../core/remote/hostCheck';
 import { HostKeyError } from '../../core/remote/knownHosts';
 import {
@@ -72,7 +73,7 @@ function addEnvOptions(cmd: Command): Command {
   return cmd
     .option('--jobs-store <file>', 'local job history (default: env DCD_JOBS_STORE, else ~/.dcd/jobs.json)')
     .option('--trust-store <file>', 'host keys accepted with DCD (default: env DCD_TRUST_STORE, else ~/.dcd/known_hosts)')
-    .option('--accept-new-host-key', 'trust an unknown host key and save it in the trust store (changed or revoked keys are always refused)')
+    .option('--accept-new-host-key', 'trust an unknown host key and save it in the trust store (changed, revoked or other-type keys are always refused)')
     .option('--ssh-config <file>', 'ssh config to read (default ~/.ssh/config)')
     .option('--json', 'print JSON');
 }
@@ -145,7 +146,8 @@ function makeEngine(o: EnvOptions): JobEngine {
     store,
     backendDir,
     connectorFor: (profile) => createConnector(profile, {
-      hostKeyPolicy: async () => (o.acceptNewHostKey ? 'accept-save' : 'reject'),
+      // Like OpenSSH's accept-new: only a host with no key on record; a key of another type is never taken unasked.
+      hostKeyPolicy: async (info) => (o.acceptNewHostKey && info.status === 'unknown' ? 'accept-save' : 'reject'),
       trustStoreFile,
       sshConfigFile: o.sshConfig,
       secrets,
@@ -159,6 +161,9 @@ function makeEngine(o: EnvOptions): JobEngine {
 function explain(err: unknown): never {
   if (err instanceof HostKeyError && err.info.status === 'unknown') {
     throw new CliError(`${err.message}\nCheck the fingerprint with the host's administrator, then rerun with --accept-new-host-key to trust it.`, 3);
+  }
+  if (err instanceof HostKeyError && err.info.status === 'type-changed') {
+    throw new CliError(`${err.message}\n--accept-new-host-key does not accept it. If the administrator confirms the new key, add it to your known_hosts yourself.`, 3);
   }
   if (err instanceof HostKeyError) throw new CliError(err.message, 3);
   if (err instanceof CliError) throw err;
@@ -180,7 +185,7 @@ function jobJson(rec: JobRecord): Record<string, unknown> {
 }
 
 function human(rec: JobRecord): string {
-  const progress = rec.lastStep !== undefined ? ` step ${rec.lastStep}${rec.totalSteps ? `/${rec.totalSteps}` : ''}${rec.lastLoss !== undefined ? ` loss ${rec.lastLoss}` : ''}` : '';
+  const progress = rec.lastStep !== undefined ? ` step ${rec.lastStep}${rec.totalSteps ? `/${rec.totalSteps}` : ''}${rec.lastLoss !== undefined ? ` loss ${formatMeasured(rec.lastLoss)}` : ''}` : '';
   return `${rec.id}  ${rec.status.padEnd(9)} ${rec.host.name}  ${rec.spec.model} (${rec.spec.preset})${progress}${rec.error ? `  error: ${rec.error}` : ''}`;
 }
 
@@ -279,7 +284,7 @@ export function register(program: Command): void {
           else process.stdout.write(artifacts.map((a) => `${a.name}\t${a.kind}${a.step !== undefined ? `\tstep ${a.step}` : ''}\t${a.path}`).join('\n') + '\n');
           return;
         }
-        const fetched = await engine.fetch(id, o.artifact, path.resolve(o.out ?? path.join('dcd-jobs', id)));
+        const fetched = await engine.fetch(id, o.artifact, path.resolve(o.out ?? path.join('dcd-jobs', id)), { onWarning: (w) => process.stderr.write(`warning: ${w}\n`) });
         if (o.json) printJson({ job: id, fetched });
         else process.stdout.write(fetched.map((f) => `${f.name} → ${f.localPath} (${f.files} files, ${f.bytes} bytes)`).join('\n') + '\n');
       });

@@ -3,7 +3,7 @@
  *  [--template PRESET] [--tokenizer DIR] [--cache-dir DIR | --no-cache]
  *  [--workers N] [--json]`
  *
- * The training plan of a corpus (spec §5): optimizer and warmup steps from the
+ * The training plan of a corpus (docs/SPEC.md §5): optimizer and warmup steps from the
  * sample count, tokens and trained tokens from tokenizing it (through the token
  * cache). JSON output: the plan `{preset, model, samples, epochs, micro_batch,
  * grad_accum, steps_per_epoch, optimizer_steps, warmup_steps, lr, schedule,

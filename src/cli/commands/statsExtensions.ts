@@ -1,5 +1,5 @@
 /**
- * Extra sections of `dcd stats --json`: the token audit (issue 4) under
+ * Extra sections of `dcd stats --json`: the token audit (src/core/audit.ts) under
  * `tokens` — lengths, trained-token ratio, truncation flags.
  */
 import type { DcdSample } from '../../core/model';

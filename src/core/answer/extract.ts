@@ -10,7 +10,7 @@
  * the last occurrence wins, so a text that changes its mind is graded on its
  * final answer.
  *
- * Gold order (spec §1): last `\boxed{}`/`\fbox{}`, `####`, "The answer is",
+ * Gold order (docs/SPEC.md §1): last `\boxed{}`/`\fbox{}`, `####`, "The answer is",
  * "Answer:", a final multiple-choice letter line, and a short bare solution
  * ("128", "(2,3)") which is itself the answer. Anything else has no gold and
  * says why.
@@ -231,7 +231,7 @@ function proseWords(s: string): number {
 }
 
 /**
- * The gold answer a_gt of an s1K `solution` (spec §1). A short one-line
+ * The gold answer a_gt of an s1K `solution` (docs/SPEC.md §1). A short one-line
  * solution with no marker is the answer itself (rule `bare`).
  */
 export function extractGold(solution: string): Extraction {

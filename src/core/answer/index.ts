@@ -1,5 +1,5 @@
 /**
- * The DCD answer verifier (spec §1–2): extracts the final answer of a draft
+ * The DCD answer verifier (docs/SPEC.md §1–2): extracts the final answer of a draft
  * and the gold answer a_gt of an s1K `solution`, and decides whether they are
  * equivalent. Pure core: no `vscode`, no process spawn; mathjs is the CAS.
  *
@@ -17,8 +17,8 @@
  * | `set`               | true       | equal sets, order-insensitive (`\{1,2\}`, "1, 2", `\pm`) |
  * | `choice`            | true       | same multiple-choice letter(s): `B`, `(B)`, `\text{(B)}`, `B) 42`, `ACD` |
  * | `mismatch`          | false      | both answers read, not equivalent |
- * | `no-pred-answer`    | false      | no answer could be extracted from the draft: wrong by default (spec §2), counted separately |
- * | `no-gold-answer`    | false      | no gold answer in the solution: the row must be reported, never graded (spec §1) |
+ * | `no-pred-answer`    | false      | no answer could be extracted from the draft: wrong by default (docs/SPEC.md §2), counted separately |
+ * | `no-gold-answer`    | false      | no gold answer in the solution: the row must be reported, never graded (docs/SPEC.md §1) |
  * | `undecidable`       | null       | both are expressions but neither evaluation nor simplification decides |
  *
  * Extraction rules (`extractAnswer`/`extractGold`): `boxed` (last `\boxed{}`/`\fbox{}`),

@@ -1,5 +1,5 @@
 /**
- * The three benchmarks of the DCD paper (spec §6), as data: which lm-eval task
+ * The three benchmarks of the DCD paper (docs/SPEC.md §6), as data: which lm-eval task
  * runs each one, with how many shots, which metric key of the results JSON is
  * the headline number, and which DCD-aware task variant (shipped in
  * `python-backend/lmeval_tasks/`) grades only what follows the answer tag.
@@ -17,7 +17,7 @@ export interface BenchmarkInfo {
   numFewshot: number;
   /** lm-eval `output_type` of the task: generative tasks can be graded DCD-aware, multiple-choice ones cannot. */
   outputType: 'generate_until' | 'multiple_choice';
-  /** The headline metric key in `results[task]` (spec §6). */
+  /** The headline metric key in `results[task]` (docs/SPEC.md §6). */
   metric: string;
   /** Further metric keys the task reports. */
   otherMetrics: string[];
@@ -93,7 +93,7 @@ export function benchmarkOfTask(task: string): BenchmarkInfo | undefined {
   return undefined;
 }
 
-/** The answer tag a DCD-trained model writes before its final answer (spec §3). */
+/** The answer tag a DCD-trained model writes before its final answer (docs/SPEC.md §3). */
 export const DCD_ANSWER_TAG = '<|im_start|>answer';
 
 /**

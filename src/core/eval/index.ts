@@ -1,6 +1,6 @@
 /** Evaluation core: lm-eval command lines, results and sample parsing, the results table, contamination checks. */
 export * from './benchmarks';
-export * from './shell';
+export * from './redact';
 export * from './lmevalCommand';
 export * from './results';
 export * from './samples';

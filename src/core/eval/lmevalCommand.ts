@@ -1,6 +1,6 @@
 /**
  * Builds `lm_eval` command lines (lm-evaluation-harness, vLLM backend) for the
- * paper's benchmarks (spec §6). Pure: it returns an argv array, the
+ * paper's benchmarks (docs/SPEC.md §6). Pure: it returns an argv array, the
  * environment the command needs and the strings a log must never show; the
  * job engine runs it (quoting with `shellJoin` where a shell is involved).
  *

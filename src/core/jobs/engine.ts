@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { collectBundle, exportManifestHashes, FAST_GZIP, uploadBundle, type UploadProgress } from '../remote/bundle';
 import { DEFAULT_PYTHON, DEFAULT_ROOT, type HostConnector, type HostProfile } from '../remote/profiles';
+import { safeLocalPath, type DownloadOptions, type DownloadResult } from '../remote/safePaths';
 import { shellExports } from '../remote/shellQuote';
 import { execChecked, hostPath, joinHost, readHostText, writeHostFileAtomic, type HostSession } from '../remote/session';
 import { completeLines, parseEvents, type CheckpointEvent, type ParsedEvents, type TrainingEvent } from './events';
@@ -400,17 +401,21 @@ export class JobEngine {
     return out.sort((a, b) => (a.kind === b.kind ? (a.step ?? 0) - (b.step ?? 0) : a.kind === 'model' ? 1 : -1));
   }
 
-  /** Downloads artifacts by name (`model`, a checkpoint name, or `all`) into `localDir/<name>`. */
-  async fetch(id: string, what: string, localDir: string): Promise<Array<Artifact & { localPath: string; files: number; bytes: number }>> {
+  /**
+   * Downloads artifacts by name (`model`, a checkpoint name, or `all`) into
+   * `localDir/<name>`. The names come from the host's events: one that is not
+   * a plain folder name fails the fetch before anything is written.
+   */
+  async fetch(id: string, what: string, localDir: string, opts?: DownloadOptions): Promise<Array<Artifact & DownloadResult & { localPath: string }>> {
     const all = await this.artifacts(id);
     const chosen = what === 'all' ? all : all.filter((a) => a.name === what);
     if (!chosen.length) throw new Error(`job ${id} has no artifact ${JSON.stringify(what)} (has: ${all.map((a) => a.name).join(', ') || 'none'})`);
+    const targets = chosen.map((a) => ({ a, localPath: safeLocalPath(localDir, a.name, `artifact name (from ${a.path} in events.jsonl)`) }));
     const rec = await this.record(id);
     const session = await this.session(rec.host);
     const out = [];
-    for (const a of chosen) {
-      const localPath = path.join(localDir, a.name);
-      const r = await session.download(a.path, localPath);
+    for (const { a, localPath } of targets) {
+      const r = await session.download(a.path, localPath, opts);
       out.push({ ...a, localPath, ...r });
     }
     return out;

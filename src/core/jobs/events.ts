@@ -3,8 +3,16 @@
  * the byte-offset line splitter that makes tailing resumable: an offset only
  * ever advances past complete lines, so reading again from it after a
  * reconnect neither skips nor repeats a line.
+ *
+ * Every line is checked against the trainer's own schema
+ * (python-backend/dcd_backend/events_schema.json, which the Python tests use
+ * too) before it is typed: the views format these values, and one bad line
+ * must not reach them as the wrong type.
  */
+import Ajv, { type ValidateFunction } from 'ajv';
+import eventsSchema from '../../../python-backend/dcd_backend/events_schema.json';
 import { jsonlErrors, parseJsonl, type JsonlError } from '../jsonl';
+import type { Measured } from './measured';
 
 interface EventBase { event: string; time: string }
 
@@ -15,11 +23,11 @@ export interface PlanEvent extends EventBase {
 }
 export interface StepEvent extends EventBase {
   event: 'step';
-  step: number; loss: number; lr: number; grad_norm: number; tokens: number; tokens_per_s: number; elapsed_s: number;
+  step: number; loss: Measured; lr: number; grad_norm: Measured; tokens: number; tokens_per_s: number; elapsed_s: number;
 }
 export interface CheckpointEvent extends EventBase { event: 'checkpoint'; step: number; path: string; reason: 'interval' | 'signal' | 'final' }
-export interface DoneEvent extends EventBase { event: 'done'; step: number; final_loss: number; model_dir: string; elapsed_s: number }
-export interface ErrorEvent extends EventBase { event: 'error'; message: string; traceback_file: string }
+export interface DoneEvent extends EventBase { event: 'done'; step: number; final_loss: Measured; model_dir: string | null; elapsed_s: number }
+export interface ErrorEvent extends EventBase { event: 'error'; message: string; traceback_file: string | null }
 export interface LrEvent extends EventBase { event: 'lr'; step: number; lr: number }
 
 export type TrainingEvent = PlanEvent | StepEvent | CheckpointEvent | DoneEvent | ErrorEvent | LrEvent;
@@ -43,15 +51,34 @@ export interface ParsedEvents {
   malformed: JsonlError[];
 }
 
-/** Parses complete JSONL lines into events; lines without an `"event"` string count as malformed. */
+let validator: ValidateFunction<TrainingEvent> | undefined;
+
+/** Whether `value` is a training event by the schema; the reason when it is not. */
+export function checkEvent(value: unknown): { ok: true; event: TrainingEvent } | { ok: false; message: string } {
+  validator ??= new Ajv({ allErrors: false }).compile<TrainingEvent>(eventsSchema);
+  if (validator(value)) return { ok: true, event: value };
+  const ajvErrors = validator.errors ?? [];
+  const kind = value && typeof value === 'object' ? (value as { event?: unknown }).event : undefined;
+  // oneOf reports a failure for every kind of event; only the branch of this line's kind says what is wrong.
+  const branch = eventsSchema.oneOf.findIndex((b) => b.properties.event.const === kind);
+  if (typeof kind === 'string' && branch < 0) return { ok: false, message: `unknown event ${JSON.stringify(kind)}` };
+  const shown = ajvErrors.find((e) => !e.schemaPath.startsWith('#/oneOf'))
+    ?? ajvErrors.find((e) => e.schemaPath.startsWith(`#/oneOf/${branch}/`))
+    ?? ajvErrors[0];
+  const where = shown?.instancePath ? `${shown.instancePath.slice(1)} ` : '';
+  return { ok: false, message: `not a valid ${typeof kind === 'string' ? `${kind} ` : ''}event: ${shown ? `${where}${shown.message ?? shown.keyword}` : 'schema mismatch'}` };
+}
+
+/** Parses complete JSONL lines into events; lines that do not match the events schema count as malformed. */
 export function parseEvents(complete: Buffer): ParsedEvents {
-  const rows = parseJsonl<Record<string, unknown>>(complete.toString('utf8'));
+  const rows = parseJsonl<unknown>(complete.toString('utf8'));
   const events: TrainingEvent[] = [];
   const malformed = jsonlErrors(rows);
   for (const row of rows) {
     if (row.kind !== 'value') continue;
-    if (typeof row.value.event === 'string') events.push(row.value as unknown as TrainingEvent);
-    else malformed.push({ line: row.line, message: 'no "event" field', raw: row.raw });
+    const checked = checkEvent(row.value);
+    if (checked.ok) events.push(checked.event);
+    else malformed.push({ line: row.line, message: checked.message, raw: row.raw });
   }
   return { events, malformed };
 }

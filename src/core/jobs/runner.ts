@@ -16,7 +16,7 @@
  *     log.txt       the trainer's stdout and stderr
  *     run/          the trainer's RUN_DIR: checkpoints, final model
  */
-import { joinHost } from '../remote/session';
+import { joinHost, PRIVATE_UMASK } from '../remote/session';
 import { shellJoin, shellQuote } from '../remote/shellQuote';
 
 export interface TrainCommand {
@@ -60,6 +60,7 @@ export function commandRunnerScript(o: { jobDir: string; title: string; argv: re
   return `#!/bin/sh
 # ${o.title} (generated). It runs one command, records its pid and exit
 # status, and writes the job's final status.
+${PRIVATE_UMASK}
 cd ${q(o.jobDir)} || exit 1
 echo $$ > ${f.runnerPid}
 setstatus() { printf '%s\\n' "$1" > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}; }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../atomicWrite';
 import type { HostProfile } from '../remote/profiles';
 import { isTerminal, transitionPath, type JobStatus } from './status';
+import type { Measured } from './measured';
 
 export interface JobSpec {
   /** The export directory on this machine. */
@@ -37,7 +38,8 @@ export interface JobRecord {
   /** Last step / loss seen in the events, and the total from the plan. */
   lastStep?: number;
   totalSteps?: number;
-  lastLoss?: number;
+  /** As the trainer wrote it: a diverged run's loss is `"NaN"`; jobs.json files from before the strings hold `null`. */
+  lastLoss?: Measured;
   /** Why the job failed, when known. */
   error?: string;
 }

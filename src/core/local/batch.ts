@@ -1,6 +1,6 @@
 /**
  * Batch drafting: N student drafts per question from the local model,
- * appended to a drafts JSONL (spec §1 format, which "Build Corpus" reads
+ * appended to a drafts JSONL (docs/SPEC.md §1 format, which "Build Corpus" reads
  * directly), each verified at once against the gold answer when it is known.
  *
  * Resumable and kill-safe: every draft is one complete line written with a
@@ -30,7 +30,7 @@ export interface DraftVerification {
   rule_based?: string;
 }
 
-/** One line of the drafts JSONL. `question`/`draft`/`index`/`model` are what spec §1 reads. */
+/** One line of the drafts JSONL. `question`/`draft`/`index`/`model` are what docs/SPEC.md §1 reads. */
 export interface DraftRecord {
   question: string;
   draft: string;

@@ -20,7 +20,7 @@ export interface TestModelOptions {
   cacheRoot?: string;
   /** Repository root holding scripts/make-tiny-model. */
   repoRoot?: string;
-  /** Python with torch + onnx. Default: `$DCD_PYTHON`, else /usr/bin/python3 (Debian's, see machine-recipes §7). */
+  /** Python with torch + onnx. Default: `$DCD_PYTHON`, else /usr/bin/python3 (Debian's: `apt-get install python3-torch python3-onnx`). */
   python?: string;
   timeoutMs?: number;
 }

@@ -6,7 +6,8 @@
  *  - the Eval Samples view ("DCD: Open Eval Samples…"): one `samples_*.jsonl`
  *    file, row by row, with the output shown as a stage-coloured trace and
  *    the training-corpus questions most like the eval question.
- * Pure types: the extension host and the webviews both import them.
+ * Pure types (and one shared constant): the extension host and the webviews
+ * both import them.
  */
 import type { Api } from '../protocol';
 
@@ -179,8 +180,11 @@ export interface EvalSamplesInit {
   corpus: string;
 }
 
+/** The corpus choice that stands for every corpus of the workspace. */
+export const WORKSPACE_CORPUS = 'workspace';
+
 export interface CorpusChoice {
-  /** `workspace` (every corpus of the workspace) or a file's URI. */
+  /** `WORKSPACE_CORPUS` or a file's URI. */
   id: string;
   label: string;
 }

@@ -6,13 +6,15 @@
  * exports for the host to write.
  */
 import type { Api } from '../protocol';
+import type { Measured } from '../jobs/measured';
 
 /** One optimizer step of one run. */
 export interface ChartPoint {
   step: number;
-  loss: number;
+  /** A diverged step's loss is `"NaN"` (or `"Infinity"`): the chart leaves a gap and marks it. */
+  loss: Measured;
   lr: number;
-  grad_norm: number;
+  grad_norm: Measured;
   tokens_per_s: number;
   elapsed_s: number;
 }

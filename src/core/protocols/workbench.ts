@@ -1,5 +1,5 @@
 /**
- * Protocol of the Corpus workbench (custom editor for DCD corpora, issue 6).
+ * Protocol of the Corpus workbench (custom editor for DCD corpora).
  *
  * The host holds the document; the webview asks for what it shows: a view
  * (filter + sort) gives a view id and a row count, then row windows of that

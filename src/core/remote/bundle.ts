@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { joinHost, type HostSession } from './session';
+import { joinHost, PRIVATE_UMASK, type HostSession } from './session';
 import { shellQuote } from './shellQuote';
 import { tarStream, type TarEntry } from './tar';
 import { AdaptiveFramer, framedReceiveScript, hostPython } from './framedUpload';
@@ -220,6 +220,7 @@ function receiveScript(tmp: string): string {
   const fifo = `${tmp}.fifo`;
   const sum = `${tmp}.sha256`;
   return [
+    PRIVATE_UMASK,
     'if command -v sha256sum >/dev/null 2>&1; then dcd_sha256() { sha256sum; }',
     'elif command -v shasum >/dev/null 2>&1; then dcd_sha256() { shasum -a 256; }',
     'else dcd_sha256() { openssl dgst -sha256 -r; }; fi',

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import type { HostSession } from './session';
+import { PRIVATE_UMASK, type HostSession } from './session';
 import { shellQuote } from './shellQuote';
 
 export const FRAME_MAGIC = Buffer.from('DCDU1\n');
@@ -216,7 +216,7 @@ sys.stdout.write("sha256=%s\n" % digest.hexdigest())
 /** The host command that receives a framed upload into `tmp` with `python`; on failure it removes `tmp`. */
 export function framedReceiveScript(python: string, tmp: string): string {
   const q = shellQuote;
-  return `${q(python)} -c ${q(RECEIVER)} ${q(tmp)} || { rc=$?; rm -rf ${q(tmp)}; exit $rc; }`;
+  return `${PRIVATE_UMASK}; ${q(python)} -c ${q(RECEIVER)} ${q(tmp)} || { rc=$?; rm -rf ${q(tmp)}; exit $rc; }`;
 }
 
 const pythonOf = new WeakMap<HostSession, Promise<string | undefined>>();

@@ -25,7 +25,12 @@ export interface KnownHostEntry {
   line?: number;
 }
 
-export type HostKeyStatus = 'known' | 'unknown' | 'changed' | 'revoked';
+/**
+ * `type-changed`: the files hold keys for this host, but none of the offered
+ * key's type. OpenSSH warns about it: it may be a re-keyed host, or someone in
+ * the middle who offers a type the client has no record of.
+ */
+export type HostKeyStatus = 'known' | 'unknown' | 'changed' | 'type-changed' | 'revoked';
 
 export interface HostKeyInfo {
   host: string;
@@ -34,6 +39,8 @@ export interface HostKeyInfo {
   /** `SHA256:` + unpadded base64, as `ssh-keygen -lf` prints it. */
   fingerprintSha256: string;
   status: Exclude<HostKeyStatus, 'known'>;
+  /** With `type-changed`: the key types on record for this host. */
+  recordedKeyTypes?: string[];
 }
 
 export interface HostKeyLookup {
@@ -138,6 +145,8 @@ export function lookupHostKey(entries: readonly KnownHostEntry[], host: string, 
   if (known) return { status: 'known', entry: known, ...base };
   const changed = matching.find((e) => !e.marker && e.keyType === keyType);
   if (changed) return { status: 'changed', entry: changed, ...base };
+  const otherType = matching.find((e) => !e.marker);
+  if (otherType) return { status: 'type-changed', entry: otherType, ...base };
   return { status: 'unknown', ...base };
 }
 
@@ -204,7 +213,18 @@ export function hostKeyRefusal(info: HostKeyInfo, entry?: KnownHostEntry): HostK
       return new HostKeyError(info, `Host key for ${name} is REVOKED${where}: ${info.keyType} ${info.fingerprintSha256}. Refusing to connect.`);
     case 'changed':
       return new HostKeyError(info, `Host key for ${name} has CHANGED: the server offers ${info.keyType} ${info.fingerprintSha256}, which differs from the key on record${where}. This could be a man-in-the-middle attack, or the host was reinstalled. Refusing to connect; remove the old key yourself if the change is expected.`);
+    case 'type-changed':
+      return new HostKeyError(info, `Host key for ${name} is of a DIFFERENT TYPE than the one on record${where}: ${typeChangeWarning(info).detail} It was not accepted. Refusing to connect.`);
     default:
       return new HostKeyError(info, `Host key for ${name} is not known (${info.keyType} ${info.fingerprintSha256}) and was not accepted. Refusing to connect.`);
   }
+}
+
+/** The words for a `type-changed` key, the same in every prompt and error: what is on record, what is offered, what it may mean. */
+export function typeChangeWarning(info: HostKeyInfo): { message: string; detail: string } {
+  const recorded = info.recordedKeyTypes?.length ? info.recordedKeyTypes.join(', ') : 'another type';
+  return {
+    message: `WARNING: ${knownHostsName(info.host, info.port)} offers a host key of a different type than the one on record. This could be a man-in-the-middle attack.`,
+    detail: `On record: ${recorded}. Offered now: ${info.keyType} ${info.fingerprintSha256}. The host's keys may have been changed, or someone may be intercepting the connection. Connect only if the host's administrator confirms this ${info.keyType} fingerprint.`,
+  };
 }

@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ExecOptions, ExecResult, HostSession } from './session';
+import { downloadTree, type DownloadOptions, type DownloadResult, kindOf, type TreeSource } from './safePaths';
+import { PRIVATE_DIR_MODE, type ExecOptions, type ExecResult, type HostSession } from './session';
 
 export class LocalSession implements HostSession {
   readonly kind = 'local' as const;
@@ -77,7 +78,7 @@ export class LocalSession implements HostSession {
   }
 
   async mkdirp(dir: string): Promise<void> {
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   }
 
   async writeFile(file: string, data: string | Buffer): Promise<void> {
@@ -88,10 +89,9 @@ export class LocalSession implements HostSession {
     await fs.rename(from, to);
   }
 
-  async download(remotePath: string, localPath: string): Promise<{ files: number; bytes: number }> {
-    await fs.mkdir(path.dirname(localPath), { recursive: true });
-    await fs.cp(remotePath, localPath, { recursive: true });
-    return countTree(localPath);
+  /** The same rules as an SSH download: a local job's events and files are no more trusted than a host's. */
+  async download(remotePath: string, localPath: string, opts?: DownloadOptions): Promise<DownloadResult> {
+    return downloadTree(LOCAL_TREE, remotePath, localPath, opts);
   }
 
   onClose(listener: (err?: Error) => void): void { this.closeListeners.push(listener); }
@@ -103,15 +103,13 @@ export class LocalSession implements HostSession {
   }
 }
 
-async function countTree(p: string): Promise<{ files: number; bytes: number }> {
-  const st = await fs.stat(p);
-  if (!st.isDirectory()) return { files: 1, bytes: st.size };
-  let files = 0;
-  let bytes = 0;
-  for (const name of await fs.readdir(p)) {
-    const c = await countTree(path.join(p, name));
-    files += c.files;
-    bytes += c.bytes;
-  }
-  return { files, bytes };
-}
+const LOCAL_TREE: TreeSource = {
+  stat: async (p) => {
+    const st = await fs.stat(p);
+    return { kind: kindOf(st), size: st.size };
+  },
+  list: async (dir) => Promise.all((await fs.readdir(dir, { withFileTypes: true })).map(async (e) => ({
+    name: e.name, kind: kindOf(e), size: e.isFile() ? (await fs.lstat(path.join(dir, e.name))).size : 0,
+  }))),
+  copyFile: (from, to) => fs.copyFile(from, to),
+};

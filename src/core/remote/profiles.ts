@@ -87,6 +87,33 @@ export function normalizeProfile(raw: unknown): HostProfile {
   };
 }
 
+/**
+ * Every field a host profile may have, as `normalizeProfile` reads it; package.json documents each one in
+ * `dcd.hosts` (a test holds them equal, so that no setting is undocumented).
+ */
+export const PROFILE_FIELDS = ['name', 'kind', 'host', 'port', 'user', 'python', 'root', 'launcher', 'identityFile', 'identityFiles', 'proxyJump', 'knownHostsFiles'] as const;
+
+/**
+ * The profiles the extension offers, from its settings: `local` runs `pythonPath` (`dcd.pythonPath`) and
+ * the SSH profiles come from `hosts` (`dcd.hosts`). Training and Evaluate Model both use this one function,
+ * so one interpreter setting governs every local run. A `local` entry in `hosts` is refused: it would run
+ * another interpreter than the setting says. Invalid entries are collected in `problems`, not used.
+ */
+export function profilesFromSettings(hosts: unknown, pythonPath: string | undefined, problems: string[] = []): HostProfile[] {
+  const out: HostProfile[] = [{ ...LOCAL_PROFILE, python: pythonPath || undefined }];
+  if (hosts !== undefined && hosts !== null && !Array.isArray(hosts)) problems.push('dcd.hosts must be an array of host profiles');
+  for (const raw of Array.isArray(hosts) ? hosts : []) {
+    try {
+      const p = normalizeProfile(raw);
+      if (p.kind === 'local') problems.push(`host ${p.name}: the local machine is the "local" profile, whose interpreter is dcd.pythonPath`);
+      else if (!out.some((x) => x.name === p.name)) out.push(p);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return out;
+}
+
 /** Profiles from a JSON file: an array, or `{ "hosts": [...] }`. `local` is always there. */
 export async function loadHostsFile(file: string | undefined): Promise<HostProfile[]> {
   const profiles: HostProfile[] = [];

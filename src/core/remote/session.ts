@@ -8,6 +8,7 @@
  * standard input, never on the command line.
  */
 import type { Readable } from 'node:stream';
+import type { DownloadOptions, DownloadResult } from './safePaths';
 
 export interface ExecOptions {
   /** Bytes for the command's stdin; stdin is closed after them (or at once when absent). */
@@ -45,12 +46,24 @@ export interface HostSession {
   writeFile(file: string, data: string | Buffer): Promise<void>;
   /** Renames a file or directory on the host; fails when `to` exists (unless both are files). */
   rename(from: string, to: string): Promise<void>;
-  /** Copies a file or a directory tree from the host to this machine. */
-  download(remotePath: string, localPath: string): Promise<{ files: number; bytes: number }>;
+  /**
+   * Copies a file or a directory tree from the host into `localPath`, through
+   * `safePaths.downloadTree`: unsafe names and links are skipped, limits throw.
+   */
+  download(remotePath: string, localPath: string, opts?: DownloadOptions): Promise<DownloadResult>;
   /** Called once when the connection ends (dropped or closed). */
   onClose(listener: (err?: Error) => void): void;
   close(): Promise<void>;
 }
+
+/**
+ * Everything DCD makes on a host (`~/.dcd`, uploads, job folders, logs,
+ * checkpoints) holds the user's data, code or tokens in logs: other users of
+ * a shared host must not read it. Folders are made with this mode, and host
+ * scripts that create files start with {@link PRIVATE_UMASK}.
+ */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_UMASK = 'umask 077';
 
 /** Runs a command and fails with its stderr unless it exits 0. */
 export async function execChecked(session: HostSession, command: string, opts?: ExecOptions): Promise<ExecResult> {

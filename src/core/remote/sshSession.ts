@@ -15,11 +15,12 @@ import {
   hostKeyRefusal, knownHostsName, lookupHostKey, readKnownHostsFiles,
   type HostKeyInfo, type KnownHostEntry, type TrustStore,
 } from './knownHosts';
-import type { ExecOptions, ExecResult, HostSession } from './session';
+import { downloadTree, type DownloadOptions, type DownloadResult, kindOf, type TreeSource } from './safePaths';
+import { PRIVATE_DIR_MODE, type ExecOptions, type ExecResult, type HostSession } from './session';
 import type { SshEndpoint, SshTarget } from './sshConfig';
 
 export type HostKeyDecision = 'accept-once' | 'accept-save' | 'reject';
-/** Asked only for an unknown key; changed and revoked keys are refused without asking. */
+/** Asked for an unknown key and for one of another type than the recorded ones (`info.status` says which); changed and revoked keys are refused without asking. */
 export type HostKeyPolicy = (info: HostKeyInfo) => Promise<HostKeyDecision>;
 
 /** Where passwords and key passphrases are kept (VS Code SecretStorage in the extension). */
@@ -154,7 +155,9 @@ async function verifyHostKey(ep: SshEndpoint, key: Buffer, entries: readonly Kno
   const found = lookupHostKey(entries, ep.host, ep.port, key);
   if (found.status === 'known') return;
   const info: HostKeyInfo = { host: ep.host, port: ep.port, keyType: found.keyType, fingerprintSha256: found.fingerprintSha256, status: found.status };
-  if (found.status !== 'unknown') throw hostKeyRefusal(info, found.entry);
+  if (found.status === 'type-changed') info.recordedKeyTypes = found.knownTypes;
+  // A key of another type than the recorded ones is asked about (as OpenSSH does), with its own wording; a changed or revoked one never.
+  if (found.status !== 'unknown' && found.status !== 'type-changed') throw hostKeyRefusal(info, found.entry);
   const onceKey = `${knownHostsName(ep.host, ep.port)} ${found.fingerprintSha256}`;
   if (opts.acceptedOnce?.has(onceKey)) return;
   const decision = await opts.hostKeyPolicy(info);
@@ -166,7 +169,7 @@ async function verifyHostKey(ep: SshEndpoint, key: Buffer, entries: readonly Kno
     opts.acceptedOnce?.add(onceKey);
     return;
   }
-  throw hostKeyRefusal(info);
+  throw hostKeyRefusal(info, found.entry);
 }
 
 /**
@@ -383,7 +386,7 @@ export class SshSession implements HostSession {
       cur = `${cur}/${part}`;
       const st = await this.stat(cur);
       if (st?.isDirectory) continue;
-      await new Promise<void>((resolve, reject) => sftp.mkdir(cur, (err) => {
+      await new Promise<void>((resolve, reject) => sftp.mkdir(cur, { mode: PRIVATE_DIR_MODE }, (err) => {
         // A concurrent mkdir may win the race; that is fine if a directory is there now.
         if (!err) return resolve();
         this.stat(cur).then((s) => (s?.isDirectory ? resolve() : reject(new Error(`cannot create ${cur} on ${this.label}: ${err.message}`))), reject);
@@ -405,29 +408,8 @@ export class SshSession implements HostSession {
     });
   }
 
-  async download(remotePath: string, localPath: string): Promise<{ files: number; bytes: number }> {
-    const sftp = await this.sftp();
-    const stat = (p: string) => new Promise<{ isDirectory(): boolean; size: number }>((resolve, reject) => sftp.stat(p, (err, st) => (err ? reject(err) : resolve(st))));
-    const walk = async (remote: string, local: string): Promise<{ files: number; bytes: number }> => {
-      const st = await stat(remote);
-      if (!st.isDirectory()) {
-        await fs.mkdir(path.dirname(local), { recursive: true });
-        await new Promise<void>((resolve, reject) => sftp.fastGet(remote, local, (err) => (err ? reject(err) : resolve())));
-        return { files: 1, bytes: st.size };
-      }
-      await fs.mkdir(local, { recursive: true });
-      const list = await new Promise<Array<{ filename: string }>>((resolve, reject) => sftp.readdir(remote, (err, l) => (err ? reject(err) : resolve(l))));
-      let files = 0;
-      let bytes = 0;
-      for (const entry of list) {
-        if (entry.filename === '.' || entry.filename === '..') continue;
-        const c = await walk(`${remote}/${entry.filename}`, path.join(local, entry.filename));
-        files += c.files;
-        bytes += c.bytes;
-      }
-      return { files, bytes };
-    };
-    return walk(remotePath, localPath);
+  async download(remotePath: string, localPath: string, opts?: DownloadOptions): Promise<DownloadResult> {
+    return downloadTree(sftpTree(await this.sftp()), remotePath, localPath, opts);
   }
 
   onClose(listener: (err?: Error) => void): void {
@@ -440,3 +422,14 @@ export class SshSession implements HostSession {
   }
 }
 
+
+/** The SFTP side of a download: the kinds come from the listing (lstat), so a link is seen as a link. */
+function sftpTree(sftp: SFTPWrapper): TreeSource {
+  return {
+    stat: (p) => new Promise((resolve, reject) => sftp.stat(p, (err, st) => (err ? reject(err) : resolve({ kind: kindOf(st), size: st.size })))),
+    list: (dir) => new Promise((resolve, reject) => sftp.readdir(dir, (err, list) => (err ? reject(err)
+      : resolve(list.map((e) => ({ name: e.filename, kind: kindOf(e.attrs), size: e.attrs.size })))))),
+    // The size from the listing bounds what is read: a server that later claims more cannot make us write more.
+    copyFile: (remote, local, size) => new Promise((resolve, reject) => sftp.fastGet(remote, local, { fileSize: size }, (err) => (err ? reject(err) : resolve()))),
+  };
+}

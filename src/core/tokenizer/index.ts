@@ -1,5 +1,6 @@
 /**
- * The tokenizer of DCD Studio (issue 4): Qwen2.5 ids with UTF-16 offsets and
+ * The tokenizer of DCD Studio: Qwen2.5 ids with UTF-16 offsets (the editor
+ * maps tokens back onto text) and
  * loss-mask labels, in this thread or in worker threads.
  *
  * - `tokenizeTrace(text, opts)`: ids, offsets and labels of one trace; pass a

@@ -1,5 +1,5 @@
 /**
- * Where the tokenizer comes from (issue 4): a model folder's `tokenizer.json`,
+ * Where the tokenizer comes from: a model folder's `tokenizer.json`,
  * the folder named by env `DCD_TOKENIZER_DIR`, the bundled default
  * (`out/tokenizer/qwen2.5`, written at build time by scripts/derive-tokenizer.mjs),
  * or, in development, the same default derived in memory from
