@@ -167,6 +167,16 @@ function itemId(r: Record<string, unknown>, idField?: string): string | null {
  */
 export async function readTextItems(file: string, field: string, idField?: string): Promise<{ items: TextItem[]; problems: InputProblem[] }> {
   const bytes = await fs.readFile(file);
+  // A DCD corpus is held to the sample rules every corpus command applies.
+  if (file.endsWith('.dcd.jsonl')) {
+    const read = checkCorpusBytes(bytes, file);
+    if (read.problems.some((p) => p.severity === 'error')) return { items: [], problems: read.problems };
+    try {
+      return { items: recordsToItems(read.samples.map((s) => s.value as Record<string, unknown>), field, file, idField), problems: read.problems };
+    } catch (err) {
+      return { items: [], problems: [...read.problems, problem('invalid-field', file, (err as Error).message, { field })] };
+    }
+  }
   const idOf = (r: Record<string, unknown>) => itemId(r, idField);
   const asDocument = jsonDocumentRecords(bytes, file);
   if (asDocument) {
