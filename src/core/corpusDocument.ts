@@ -17,6 +17,7 @@ import { Buffer } from 'node:buffer';
 import { SAMPLE_REQUIRED_FIELDS, type DcdSample, type ReviewState } from './model';
 import { verify } from './answer';
 import { AUDIT_FLAGS, histogram, type AuditFlag } from './audit';
+import { classifyJsonlBytes, classifyJsonlLine } from './jsonl';
 
 export type ReviewStatus = ReviewState['status'];
 export const REVIEW_STATUSES: readonly ReviewStatus[] = ['unreviewed', 'accepted', 'rejected', 'flagged'];
@@ -196,13 +197,9 @@ function errorSummary(message: string, chars: number): RowSummary {
 
 /** Parses one line's text: the object, or why it is not a sample line. */
 export function parseLine(text: string): { value: Record<string, unknown> } | { error: string } {
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { error: 'line is valid JSON but not an object' };
-    return { value: value as Record<string, unknown> };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
+  const row = classifyJsonlLine<Record<string, unknown>>(text, 0);
+  if (!row) return { error: 'blank line' };
+  return row.kind === 'value' ? { value: row.value } : { error: row.message };
 }
 
 // ---------------------------------------------------------------------------
@@ -539,17 +536,29 @@ export class CorpusDocument {
 
   /** The parsed object of a row (parsed anew: objects are not kept). */
   parsed(e: LineEntry): Record<string, unknown> | null {
-    const r = parseLine(this.lineText(e));
+    const r = this.parseEntry(e);
     return 'value' in r ? r.value : null;
+  }
+
+  /**
+   * An original line is classified from its bytes, as every corpus reader does
+   * (src/core/corpusInput.ts): a line with invalid UTF-8 is an error row, so
+   * no edit ever re-encodes it and saving writes its bytes back unchanged.
+   */
+  private parseEntry(e: LineEntry): ReturnType<typeof parseLine> {
+    if (e.text !== undefined) return parseLine(e.text);
+    const row = classifyJsonlBytes<Record<string, unknown>>(this.source, e.start, e.end, 0);
+    if (!row) return { error: 'blank line' };
+    return row.kind === 'value' ? { value: row.value } : { error: row.message };
   }
 
   /** The row summary of an entry, parsing its line on first use. */
   summary(e: LineEntry): RowSummary {
     let s = this.summaries.get(e);
     if (!s) {
-      const text = this.lineText(e);
-      const r = parseLine(text);
-      s = 'value' in r ? summarizeSample(r.value, text.length) : errorSummary(r.error, text.length);
+      const chars = e.text !== undefined ? e.text.length : this.lineText(e).length;
+      const r = this.parseEntry(e);
+      s = 'value' in r ? summarizeSample(r.value, chars) : errorSummary(r.error, chars);
       this.summaries.set(e, s);
     }
     return s;
@@ -666,7 +675,7 @@ export class CorpusDocument {
         c.re.lastIndex = 0;
         if (c.rawPrefilter && !c.re.test(text)) n = 0;
         else {
-          const r = parseLine(text);
+          const r = this.parseEntry(e);
           n = 'value' in r ? countInSample(c, r.value) : (c.field === 'any' ? countMatches(c.re, text) : 0);
         }
         cache.set(e, n);

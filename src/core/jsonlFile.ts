@@ -3,7 +3,7 @@
  * chains, student drafts). Lines are classified exactly as parseJsonl does.
  */
 import { promises as fs } from 'node:fs';
-import { classifyJsonlLine, type JsonlRow } from './jsonl';
+import { classifyJsonlBytes, type JsonlRow } from './jsonl';
 
 const READ_CHUNK = 1 << 20;
 
@@ -12,7 +12,8 @@ const READ_CHUNK = 1 << 20;
  * read into one reused buffer and decoded a line at a time, so the file never
  * becomes one giant string and each line's string dies young; this keeps a
  * big import off fresh memory, which is slow to touch on this project's VMs.
- * A leading UTF-8 byte-order mark is skipped; "\r\n" endings are accepted.
+ * A leading UTF-8 byte-order mark is skipped; "\r\n" endings are accepted;
+ * invalid UTF-8 and overlong lines are error rows (classifyJsonlBytes).
  */
 export async function forEachJsonlRow<T = unknown>(file: string, onRow: (row: JsonlRow<T>) => void): Promise<void> {
   const handle = await fs.open(file, 'r');
@@ -20,16 +21,10 @@ export async function forEachJsonlRow<T = unknown>(file: string, onRow: (row: Js
     let buf = Buffer.allocUnsafe(READ_CHUNK);
     let start = 0; // where the current, unfinished line begins in buf
     let end = 0; // bytes of buf in use
-    let line = 0;
-    const emit = (from: number, to: number): void => {
-      line++;
-      if (to > from && buf[to - 1] === 0x0d) to--;
-      if (line === 1 && to - from >= 3 && buf[from] === 0xef && buf[from + 1] === 0xbb && buf[from + 2] === 0xbf) from += 3;
-      const row = classifyJsonlLine<T>(buf.toString('utf8', from, to), line);
-      if (row) onRow(row);
-    };
+    let base = 0; // file offset of buf[0]
+    const line = { n: 0 };
     for (;;) {
-      if (start > 0) { buf.copy(buf, 0, start, end); end -= start; start = 0; }
+      if (start > 0) { buf.copy(buf, 0, start, end); end -= start; base += start; start = 0; }
       if (end === buf.length) { // one line longer than the buffer: grow it
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, end);
@@ -41,12 +36,32 @@ export async function forEachJsonlRow<T = unknown>(file: string, onRow: (row: Js
       end += bytesRead;
       const filled = buf.subarray(0, end);
       for (let nl = filled.indexOf(0x0a, scanFrom); nl >= 0; nl = filled.indexOf(0x0a, nl + 1)) {
-        emit(start, nl);
+        emitLine(buf, start, nl, base, line, onRow);
         start = nl + 1;
       }
     }
-    if (end > start) emit(start, end);
+    if (end > start) emitLine(buf, start, end, base, line, onRow);
   } finally {
     await handle.close();
   }
+}
+
+/** Calls onRow for each non-blank line of JSONL bytes already in memory; the same rows as forEachJsonlRow on a file of these bytes. */
+export function forEachJsonlRowInBuffer<T = unknown>(buf: Buffer, onRow: (row: JsonlRow<T>) => void): void {
+  const line = { n: 0 };
+  let start = 0;
+  for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+    emitLine(buf, start, nl, 0, line, onRow);
+    start = nl + 1;
+  }
+  if (buf.length > start) emitLine(buf, start, buf.length, 0, line, onRow);
+}
+
+/** One line buf[from, to) ("\r\n" and, on line 1, a byte-order mark stripped); `line.n` counts every line, blank ones too. */
+function emitLine<T>(buf: Buffer, from: number, to: number, base: number, line: { n: number }, onRow: (row: JsonlRow<T>) => void): void {
+  line.n++;
+  if (to > from && buf[to - 1] === 0x0d) to--;
+  if (line.n === 1 && to - from >= 3 && buf[from] === 0xef && buf[from + 1] === 0xbb && buf[from + 2] === 0xbf) from += 3;
+  const row = classifyJsonlBytes<T>(buf, from, to, line.n, base);
+  if (row) onRow(row);
 }

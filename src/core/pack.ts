@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { version } from '../../package.json';
-import { parseJsonl } from './jsonl';
+import { checkCorpusBytes, errorsOf, formatProblem, type CorpusRead } from './corpusInput';
 import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, labelsFor, summarizeMask, type MaskFlags, type MaskPolicy } from './mask';
 import { planTraining, type TrainingPlan } from './plan';
 import { sha256Hex, vocabSizeOf } from './tokenizer/source';
@@ -74,18 +74,18 @@ export interface CorpusTrace {
 }
 
 /**
- * The traces of a corpus JSONL (DcdSample lines; the `text` field). A
- * malformed line, or one without a string `text`, is an error naming the line.
+ * The traces of a corpus (DcdSample lines; the `text` field), through the
+ * corpus input layer: any input error (a malformed line, invalid UTF-8, a
+ * missing or non-string field, an empty corpus) is a CorpusLineError naming
+ * every bad line.
  */
-export function corpusTraces(content: string, file = '<corpus>'): CorpusTrace[] {
-  const out: CorpusTrace[] = [];
-  parseJsonl<Record<string, unknown>>(content).forEach((row, index) => {
-    if (row.kind === 'error') throw new CorpusLineError(`${file}:${row.line}: ${row.message}`, row.line);
-    const v = row.value;
-    if (typeof v.text !== 'string') throw new CorpusLineError(`${file}:${row.line}: the sample has no string "text" field`, row.line);
-    out.push({ index, line: row.line, id: typeof v.id === 'string' ? v.id : null, text: v.text, chain: typeof v.chain === 'string' ? v.chain : undefined });
-  });
-  return out;
+export function corpusTraces(content: string | Buffer | CorpusRead, file = '<corpus>'): CorpusTrace[] {
+  const read = typeof content === 'string' || Buffer.isBuffer(content) ? checkCorpusBytes(Buffer.from(content), file) : content;
+  const errors = errorsOf(read.problems);
+  if (errors.length) throw new CorpusLineError(errors.map(formatProblem).join('\n'), errors[0].line ?? 0);
+  return read.samples.map(({ index, line, value: v }) => ({
+    index, line, id: typeof v.id === 'string' ? v.id : null, text: v.text, chain: typeof v.chain === 'string' ? v.chain : undefined,
+  }));
 }
 
 // ---------------------------------------------------------------- export
@@ -119,6 +119,8 @@ export interface PackOptions extends CorpusTokenOptions {
   planPreset?: string;
   /** Leave out samples whose verdict or answer would be cut, or that have no trained token. */
   dropFlagged?: boolean;
+  /** The corpus as the caller already read and checked it (readCorpusInput), to read it once. */
+  input?: CorpusRead;
 }
 
 const FLAG_NAMES: Array<keyof MaskFlags> = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained'];
@@ -152,8 +154,9 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
   const policy = opts.policy ?? DEFAULT_POLICY;
   const maxLength = opts.maxLength ?? DEFAULT_MAX_LENGTH;
   const preset = opts.preset ?? 'paper';
-  const bytes = await fs.readFile(file);
-  const traces = corpusTraces(bytes.toString('utf8'), file);
+  const input = opts.input ?? checkCorpusBytes(await fs.readFile(file), file);
+  const bytes = input.bytes;
+  const traces = corpusTraces(input);
   const corpus = await tokenizeCorpus(traces.map((t) => ({ text: t.text, group: t.chain })), true, opts);
   corpus.samples.forEach((s, i) => {
     if (!s.layout) throw new CorpusLineError(`${file}:${traces[i].line}: ${s.error ?? 'could not be tokenized'}`, traces[i].line);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseJsonl, type JsonlRow } from '../../src/core/jsonl';
-import { forEachJsonlRow } from '../../src/core/jsonlFile';
+import { forEachJsonlRow, forEachJsonlRowInBuffer } from '../../src/core/jsonlFile';
 
 async function readRows(file: string): Promise<JsonlRow<unknown>[]> {
   const rows: JsonlRow<unknown>[] = [];
@@ -46,5 +46,22 @@ describe('streamed JSONL file reading', () => {
     const empty = path.join(dir, 'empty.jsonl');
     fs.writeFileSync(empty, '');
     assert.deepEqual(await readRows(empty), []);
+  });
+
+  it('reports invalid UTF-8 with its line and file byte offset, never decoding it with replacement characters', async () => {
+    const head = Buffer.from('{"a":1}\n' + '{"s":"' + 'x'.repeat(1_500_000) + '"}\n{"b":"');
+    const bytes = Buffer.concat([head, Buffer.from([0xe2, 0x28, 0xa1]), Buffer.from('"}\n{"c":3}')]);
+    const file = path.join(dir, 'bad-utf8.jsonl');
+    fs.writeFileSync(file, bytes);
+    const streamed = await readRows(file);
+    const inMemory: JsonlRow<unknown>[] = [];
+    forEachJsonlRowInBuffer(bytes, (r) => inMemory.push(r));
+    assert.deepEqual(streamed, inMemory);
+    const bad = streamed[2];
+    assert.ok(bad.kind === 'error' && bad.code === 'invalid-utf8');
+    assert.equal(bad.line, 3);
+    assert.equal(bad.byte, head.length);
+    assert.equal(streamed[3].kind, 'value');
+    assert.deepEqual(parseJsonl('\uFEFF{"a":1}\n').map((r) => r.kind), ['value'], 'a BOM in decoded text is skipped too');
   });
 });

@@ -233,3 +233,17 @@ test('the disk cache stores layout and ids, and rejects torn entries', async () 
   assert.equal(await cache.readLayout('ab'.repeat(32)), null);
   assert.equal(await cache.read('ab'.repeat(32)), null);
 });
+
+test('a line of megabytes without whitespace tokenizes in bounded time, offsets covering it', { timeout: 30_000 }, () => {
+  // The library's BPE over one giant pre-token is superlinear and overflows the stack at 25 MB;
+  // the astral letters check that a cut never splits a surrogate pair.
+  const started = Date.now();
+  for (const text of ['a'.repeat(5_000_000), '#'.repeat(5_000_000), '𝒜'.repeat(1_000_000)]) {
+    const e = engine.encode(text);
+    assert.equal(e.offsets[0], 0);
+    assert.equal(e.offsets[e.offsets.length - 1], text.length);
+    for (let k = 2; k < e.offsets.length; k += 2) assert.ok(e.offsets[k] >= e.offsets[k - 2]);
+  }
+  // Encoding is synchronous, so the test timeout cannot stop it: measure instead.
+  assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+});

@@ -22,6 +22,7 @@ import {
   type ContaminationReport,
 } from '../../core/eval/contamination';
 import { DEFAULT_NGRAM } from '../../core/eval/similarity';
+import { reportProblems, type ProblemJson } from '../input';
 
 function parseNumber(name: string, v: string | undefined, integer: boolean): number | undefined {
   if (v === undefined) return undefined;
@@ -68,15 +69,19 @@ export function register(program: Command): void {
       const threshold = parseNumber('--threshold', opts.threshold, false);
       const n = parseNumber('--ngram', opts.ngram, true);
       const topK = parseNumber('--top', opts.top, true);
+      const read = async (file: string, field: string, idField?: string) => {
+        try { return await readTextItems(file, field, idField); } catch (err) { throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+      };
+      const benchmark = await read(opts.benchmark, opts.benchmarkField, opts.benchmarkIdField);
+      const corpus = await read(opts.corpus, opts.corpusField, opts.corpusIdField);
+      const warnings: ProblemJson[] = reportProblems('contamination', [...benchmark.problems, ...corpus.problems], opts.json);
       let report: ContaminationReport;
       try {
-        const benchmark = await readTextItems(opts.benchmark, opts.benchmarkField, opts.benchmarkIdField);
-        const corpus = await readTextItems(opts.corpus, opts.corpusField, opts.corpusIdField);
-        report = checkContamination(benchmark, corpus, { threshold, n, topK });
+        report = checkContamination(benchmark.items, corpus.items, { threshold, n, topK });
       } catch (err) {
         throw new CliError((err as Error).message);
       }
-      if (opts.json) printJson(report);
+      if (opts.json) printJson({ ...report, warnings });
       else process.stdout.write(human(report, 20) + '\n');
     });
 }

@@ -3,21 +3,20 @@
  * Contracts: flags and JSON keys are stable (users' scripts parse
  * this output); add, never rename.
  */
-import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { buildCorpus } from '../../core/build';
-import { parseCorpus } from '../../core/corpus';
 import { corpusStats } from '../../core/stats';
 import { formatJsonlError, jsonlLines } from '../../core/jsonl';
 import { exportLine, type ExportFormat } from '../../core/exports';
 import { writeFileAtomic } from '../../core/atomicWrite';
 import { PRESETS } from '../../core/template';
 import { CliError, printJson } from '../output';
+import { readCorpusForCli } from '../input';
 import { statsExtensions } from './statsExtensions';
 
-async function readSamples(file: string) {
-  const rows = parseCorpus(await fs.readFile(file, 'utf8'));
-  return { rows, samples: rows.flatMap((r) => (r.kind === 'value' ? [r.value] : [])) };
+async function readSamples(command: string, file: string, json?: boolean) {
+  const read = await readCorpusForCli(command, file, { json });
+  return { ...read, samples: read.samples.map((s) => s.value) };
 }
 
 export function register(program: Command): void {
@@ -60,7 +59,7 @@ export function register(program: Command): void {
     .argument('<file>', 'corpus JSONL')
     .requiredOption('--index <n>', '0-based sample index (malformed lines are not counted)', (v) => Number.parseInt(v, 10))
     .action(async (file: string, o) => {
-      const { samples } = await readSamples(file);
+      const { samples } = await readSamples('render', file);
       const s = samples[o.index];
       if (!Number.isInteger(o.index) || !s) throw new CliError(`no sample ${o.index} in ${file} (${samples.length} samples)`);
       process.stdout.write(String(s.text));
@@ -75,9 +74,10 @@ export function register(program: Command): void {
     .option('--tokenizer <dir>', 'tokenizer or model folder (default: the bundled Qwen2.5 tokenizer)')
     .option('--no-tokens', 'skip the token statistics')
     .action(async (file: string, o) => {
-      const { rows, samples } = await readSamples(file);
+      const { rows, samples, warnings } = await readSamples('stats', file, o.json);
       const stats: Record<string, unknown> = { ...corpusStats(rows) };
       if (o.tokens !== false) for (const ext of statsExtensions) Object.assign(stats, await ext(samples, { maxLength: o.maxLength, policy: o.policy, tokenizer: o.tokenizer }));
+      stats.warnings = warnings;
       if (o.json) printJson(stats);
       else process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
     });
@@ -91,9 +91,9 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON summary')
     .action(async (file: string, o) => {
       if (o.format !== 'messages' && o.format !== 'text') throw new CliError('--format must be "messages" or "text"');
-      const { rows, samples } = await readSamples(file);
+      const { rows, samples, warnings } = await readSamples('export', file, o.json);
       await writeFileAtomic(o.out, jsonlLines(samples.map((s) => exportLine(s, o.format as ExportFormat, o.preset))));
-      const summary = { out: o.out, format: o.format, samples: samples.length, malformed_lines: rows.filter((r) => r.kind === 'error').map((r) => r.line) };
+      const summary = { out: o.out, format: o.format, samples: samples.length, malformed_lines: rows.filter((r) => r.kind === 'error').map((r) => r.line), warnings };
       if (o.json) printJson(summary); else process.stdout.write(`wrote ${summary.samples} lines to ${o.out}\n`);
     });
 }

@@ -14,6 +14,7 @@ import { MASK_POLICIES } from '../../core/mask';
 import { CorpusLineError, packCorpus, type ExportManifest } from '../../core/pack';
 import { getPlanPreset } from '../../core/plan';
 import { intOption, policyOption } from './tokens';
+import { readCorpusForCli } from '../input';
 
 export interface CorpusCliOptions {
   policy?: string; maxLength?: string; template?: string; tokenizer?: string;
@@ -69,9 +70,10 @@ export function register(program: Command): void {
     .option('--json', 'print the manifest as JSON')
     .action(async (file: string, opts: CorpusCliOptions & { out: string; planPreset: string; dropFlagged?: boolean; json?: boolean }) => {
       const co = corpusOptions(opts, opts.planPreset);
+      const input = await readCorpusForCli('pack', file, { json: opts.json });
       let manifest: ExportManifest;
       try {
-        manifest = await packCorpus(file, opts.out, { ...co, planPreset: opts.planPreset, dropFlagged: opts.dropFlagged });
+        manifest = await packCorpus(file, opts.out, { ...co, planPreset: opts.planPreset, dropFlagged: opts.dropFlagged, input });
       } catch (err) {
         if (err instanceof CorpusLineError || (err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError((err as Error).message);
         throw err;
@@ -79,7 +81,7 @@ export function register(program: Command): void {
       const warn = describeFlags(manifest.flags, manifest.samples);
       if (warn) process.stderr.write(`dcd pack: flagged: ${warn}${opts.dropFlagged ? '' : ' — kept; --drop-flagged leaves them out'}\n`);
       if (manifest.dropped.length) process.stderr.write(`dcd pack: dropped ${manifest.dropped.length} flagged samples\n`);
-      if (opts.json) printJson(manifest);
+      if (opts.json) printJson({ ...manifest, warnings: input.warnings });
       else process.stdout.write(human(manifest, opts.out) + '\n');
     });
 }

@@ -14,9 +14,9 @@
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
 import { auditCorpus } from '../../core/audit';
-import { CorpusLineError, corpusTraces } from '../../core/pack';
+import { corpusTraces } from '../../core/pack';
 import { planTraining, PLAN_PRESETS } from '../../core/plan';
-import { readCorpusFile } from './tokens';
+import { readCorpusForCli } from '../input';
 import { addCorpusOptions, corpusOptions, describeFlags, type CorpusCliOptions } from './pack';
 
 export function register(program: Command): void {
@@ -28,19 +28,15 @@ export function register(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .action(async (file: string, opts: CorpusCliOptions & { preset: string; json?: boolean }) => {
       const co = corpusOptions(opts, opts.preset);
-      const bytes = await readCorpusFile(file);
-      let traces;
-      try { traces = corpusTraces(bytes.toString('utf8'), file); } catch (err) {
-        if (err instanceof CorpusLineError) throw new CliError(err.message);
-        throw err;
-      }
+      const input = await readCorpusForCli('plan', file, { json: opts.json });
+      const traces = corpusTraces(input);
       const audit = await auditCorpus(traces.map((t) => ({ text: t.text, id: t.id ?? undefined, chain: t.chain })), co);
       if (audit.errors.length) {
         const e = audit.errors[0];
         throw new CliError(`${file}:${traces[e.index].line}: ${e.error}${audit.errors.length > 1 ? ` (and ${audit.errors.length - 1} more lines)` : ''}`);
       }
       const plan = planTraining(traces.length, opts.preset, { tokens: audit.tokens, trained_tokens: audit.trained_tokens });
-      const out = { ...plan, policy: audit.policy, max_length: audit.max_length, flags: audit.flags };
+      const out = { ...plan, policy: audit.policy, max_length: audit.max_length, flags: audit.flags, warnings: input.warnings };
       if (opts.json) { printJson(out); return; }
       const warn = describeFlags(audit.flags, audit.samples);
       process.stdout.write([

@@ -9,8 +9,8 @@
  * `trained_tokens` and `flags`.
  */
 import type { Command } from 'commander';
-import { promises as fs } from 'node:fs';
 import { CliError, printJson } from '../output';
+import { readCorpusForCli } from '../input';
 import { isMaskPolicy, MASK_POLICIES, DEFAULT_MAX_LENGTH, type MaskPolicy } from '../../core/mask';
 import { corpusTraces } from '../../core/pack';
 import { tokenizeTrace } from '../../core/tokenizer';
@@ -28,14 +28,6 @@ export function policyOption(v: string | undefined): MaskPolicy | undefined {
   return v;
 }
 
-export async function readCorpusFile(file: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(file);
-  } catch {
-    throw new CliError(`cannot read ${file}`);
-  }
-}
-
 export function register(program: Command): void {
   program
     .command('tokens')
@@ -51,9 +43,8 @@ export function register(program: Command): void {
       const index = intOption('--index', opts.index, 0) as number;
       const policy = policyOption(opts.policy);
       const maxLength = intOption('--max-length', opts.maxLength, 1);
-      const bytes = await readCorpusFile(file);
-      let traces;
-      try { traces = corpusTraces(bytes.toString('utf8'), file); } catch (err) { throw new CliError((err as Error).message); }
+      const input = await readCorpusForCli('tokens', file, { json: opts.json });
+      const traces = corpusTraces(input);
       const trace = traces[index];
       if (!trace) throw new CliError(`--index ${index} is out of range: ${file} has ${traces.length} samples`);
       let t;
@@ -67,7 +58,7 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson({
           ids: Array.from(t.ids), labels: Array.from(t.labels), offsets,
-          tokens_total: t.totalTokens, trained_tokens: t.trainedTokens, flags: t.flags,
+          tokens_total: t.totalTokens, trained_tokens: t.trainedTokens, flags: t.flags, warnings: input.warnings,
         });
         return;
       }

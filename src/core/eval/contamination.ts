@@ -10,7 +10,8 @@
  * GSM8K test vs s1K scores 0 everywhere at n = 8.
  */
 import { promises as fs } from 'node:fs';
-import { parseJsonl } from '../jsonl';
+import { deeperThan, invalidUtf8At, MAX_JSON_DEPTH, parseJsonl } from '../jsonl';
+import { checkCorpusBytes, problem, type InputProblem } from '../corpusInput';
 import { DEFAULT_NGRAM, NgramIndex, type SimilarityMatch } from './similarity';
 
 export const DEFAULT_CONTAMINATION_THRESHOLD = 0.5;
@@ -146,18 +147,77 @@ export function recordsToItems(records: readonly Record<string, unknown>[], fiel
   return records.map((r, i) => {
     const v = getField(r, field);
     if (typeof v !== 'string') throw new Error(`${file}: record ${i + 1} has no string field "${field}"`);
-    let id: string | null = null;
-    for (const k of idField ? [idField] : ID_FIELDS) {
-      const x = getField(r, k);
-      if (typeof x === 'string' || typeof x === 'number') {
-        id = String(x);
-        break;
-      }
-    }
-    return { id, text: v };
+    return { id: itemId(r, idField), text: v };
   });
 }
 
-export async function readTextItems(file: string, field: string, idField?: string): Promise<TextItem[]> {
-  return recordsToItems(parseRecords(await fs.readFile(file, 'utf8'), file), field, file, idField);
+function itemId(r: Record<string, unknown>, idField?: string): string | null {
+  for (const k of idField ? [idField] : ID_FIELDS) {
+    const x = getField(r, k);
+    if (typeof x === 'string' || typeof x === 'number') return String(x);
+  }
+  return null;
+}
+
+/**
+ * The text items of a question file, through the corpus input layer: a JSON
+ * document (array, `{data}`, `{rows}`) or JSONL, with the same problems
+ * (invalid UTF-8, malformed or too-deep lines, an empty file, a record without
+ * the string field, duplicate ids) as every corpus reader.
+ */
+export async function readTextItems(file: string, field: string, idField?: string): Promise<{ items: TextItem[]; problems: InputProblem[] }> {
+  const bytes = await fs.readFile(file);
+  // A DCD corpus is held to the sample rules every corpus command applies.
+  if (file.endsWith('.dcd.jsonl')) {
+    const read = checkCorpusBytes(bytes, file);
+    if (read.problems.some((p) => p.severity === 'error')) return { items: [], problems: read.problems };
+    try {
+      return { items: recordsToItems(read.samples.map((s) => s.value as Record<string, unknown>), field, file, idField), problems: read.problems };
+    } catch (err) {
+      return { items: [], problems: [...read.problems, problem('invalid-field', file, (err as Error).message, { field })] };
+    }
+  }
+  const idOf = (r: Record<string, unknown>) => itemId(r, idField);
+  const asDocument = jsonDocumentRecords(bytes, file);
+  if (asDocument) {
+    const { records, problems } = asDocument;
+    records.forEach((r, i) => {
+      if (typeof getField(r, field) !== 'string') problems.push(problem('invalid-field', file, `record ${i + 1} has no string field "${field}"`, { field }));
+    });
+    if (!problems.length) {
+      const seen = new Map<string, number>();
+      records.forEach((r, i) => {
+        const id = idOf(r);
+        if (id === null) return;
+        if (seen.has(id)) problems.push(problem('duplicate-id', file, `record ${i + 1}: duplicate id ${JSON.stringify(id)} (also record ${seen.get(id)! + 1})`, { field: 'id' }));
+        else seen.set(id, i);
+      });
+    }
+    return { items: problems.some((p) => p.severity === 'error') ? [] : recordsToItems(records, field, file, idField), problems };
+  }
+  const read = checkCorpusBytes(bytes, file, { kind: 'field', field, read: (r) => getField(r, field), idOf });
+  const ok = !read.problems.some((p) => p.severity === 'error');
+  return { items: ok ? recordsToItems(read.samples.map((s) => s.value as Record<string, unknown>), field, file, idField) : [], problems: read.problems };
+}
+
+/** Records of a file that is one JSON document, with its problems; null when it is not one (then it is JSONL). */
+function jsonDocumentRecords(bytes: Buffer, file: string): { records: Record<string, unknown>[]; problems: InputProblem[] } | null {
+  let from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (from < bytes.length && (bytes[from] === 0x20 || bytes[from] === 0x0a || bytes[from] === 0x0d || bytes[from] === 0x09)) from++;
+  if (bytes[from] !== 0x5b && bytes[from] !== 0x7b) return null;
+  const bad = invalidUtf8At(bytes, from, bytes.length);
+  if (bad >= 0) return null; // the JSONL reader names the line and byte
+  let v: unknown;
+  try { v = JSON.parse(bytes.toString('utf8', from)); } catch { return null; }
+  const arr = Array.isArray(v) ? v : v && typeof v === 'object' ? ((v as Record<string, unknown>).data ?? (v as Record<string, unknown>).rows) : undefined;
+  if (!Array.isArray(arr) && !(v && typeof v === 'object')) return null;
+  const records = Array.isArray(arr)
+    ? arr.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x))
+    : [v as Record<string, unknown>];
+  const problems: InputProblem[] = [];
+  if (!records.length) problems.push(problem('empty', file, 'no records'));
+  records.forEach((r, i) => {
+    if (deeperThan(r, MAX_JSON_DEPTH)) problems.push(problem('too-deep', file, `record ${i + 1}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+  });
+  return { records, problems };
 }

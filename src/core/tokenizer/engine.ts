@@ -57,6 +57,15 @@ const SAFE_SPLIT_PATTERNS = new Set([
 /** Chunks end at the first safe boundary after this many code units. */
 const MIN_CHUNK = 48;
 
+/**
+ * Pre-tokens longer than this are cut before BPE. The library's BPE is
+ * superlinear in the length of one pre-token and, for a run of megabytes
+ * without whitespace, exhausts the stack; no pre-token of real text comes near
+ * this length (words, numbers and punctuation runs are short), so ids of
+ * normal text are exactly the reference's. Cuts fall between code points.
+ */
+export const MAX_PRETOKEN = 1024;
+
 /** GPT-2's byte-to-unicode table: the byte-level alphabet of the vocabulary. */
 const BYTE_CHAR: string[] = (() => {
   const bs: number[] = [];
@@ -318,6 +327,16 @@ export class TokenEngine {
   }
 
   private pushWord(piece: string, pos: number, buf: TokenBuffer): void {
+    if (piece.length > MAX_PRETOKEN) {
+      for (let at = 0; at < piece.length;) {
+        let end = Math.min(piece.length, at + MAX_PRETOKEN);
+        const c = piece.charCodeAt(end - 1);
+        if (end < piece.length && c >= 0xd800 && c <= 0xdbff) end--; // keep a surrogate pair whole
+        this.pushWord(piece.slice(at, end), pos + at, buf);
+        at = end;
+      }
+      return;
+    }
     let e = this.words.get(piece);
     if (e === undefined) {
       e = this.bpeWord(piece);

@@ -1,0 +1,152 @@
+/**
+ * The one input layer for corpus files: every command that reads a
+ * `*.dcd.jsonl` corpus (and the workbench, line by line) reads it through
+ * here, so a hostile or broken file gets the same answer everywhere.
+ *
+ * Outcome classes (INPUT_OUTCOMES is the single table):
+ * - ok: nothing to say (a byte-order mark, CRLF endings, no final newline);
+ * - warning: the command runs, and says so (stderr, JSON `warnings`);
+ * - error: the command refuses the input, names the line (and field or byte),
+ *   exits non-zero and writes nothing.
+ * Lines are never dropped or rewritten: a bad line is reported and kept as an
+ * error row (docs/ARCHITECTURE.md, data flow 1).
+ */
+import { promises as fs } from 'node:fs';
+import type { JsonlErrorCode, JsonlRow } from './jsonl';
+import { forEachJsonlRowInBuffer } from './jsonlFile';
+import { SAMPLE_REQUIRED_FIELDS, type DcdSample } from './model';
+
+export type InputOutcome = 'ok' | 'warning' | 'error';
+export type InputProblemCode = JsonlErrorCode | 'empty' | 'missing-field' | 'invalid-field' | 'duplicate-id';
+
+/** What each input problem means for every command. */
+export const INPUT_OUTCOMES: Record<InputProblemCode, Exclude<InputOutcome, 'ok'>> = {
+  'invalid-utf8': 'error',
+  'malformed-json': 'error',
+  'not-an-object': 'error',
+  'too-long': 'error',
+  'too-deep': 'error',
+  empty: 'error',
+  'missing-field': 'error',
+  'invalid-field': 'error',
+  'duplicate-id': 'warning',
+};
+
+export interface InputProblem {
+  code: InputProblemCode;
+  severity: Exclude<InputOutcome, 'ok'>;
+  file: string;
+  /** 1-based line; absent for problems of the whole file. */
+  line?: number;
+  /** Byte offset in the file (invalid UTF-8, overlong lines). */
+  byte?: number;
+  field?: string;
+  message: string;
+}
+
+export interface CorpusSampleRow {
+  /** 0-based among the well-formed samples. */
+  index: number;
+  line: number;
+  value: DcdSample;
+}
+
+export interface CorpusRead {
+  file: string;
+  bytes: Buffer;
+  /** Every non-blank line, in order: samples and error rows. */
+  rows: JsonlRow<DcdSample>[];
+  samples: CorpusSampleRow[];
+  problems: InputProblem[];
+}
+
+/** Which fields a reader needs: every sample rule of the core, or one named string field (contamination's `--corpus-field`). */
+export type FieldRules = { kind: 'sample' } | { kind: 'field'; field: string; read?: (v: Record<string, unknown>) => unknown; idOf?: (v: Record<string, unknown>) => string | null };
+
+export function problem(code: InputProblemCode, file: string, message: string, at: { line?: number; byte?: number; field?: string } = {}): InputProblem {
+  return { code, severity: INPUT_OUTCOMES[code], file, ...at, message };
+}
+
+/** The sample field rules (the same ones the corpus diagnostics apply): required fields present, strings, a known verdict. */
+export function sampleFieldProblems(v: Record<string, unknown>, file: string, line: number): InputProblem[] {
+  const out: InputProblem[] = [];
+  for (const f of SAMPLE_REQUIRED_FIELDS) {
+    const x = v[f];
+    if (x === undefined || x === null) out.push(problem('missing-field', file, `missing required field "${f}"`, { line, field: f }));
+    else if (typeof x !== 'string') out.push(problem('invalid-field', file, `field "${f}" must be a string, not ${jsonType(x)}`, { line, field: f }));
+  }
+  if (typeof v.verdict === 'string' && v.verdict !== 'correct' && v.verdict !== 'incorrect') {
+    out.push(problem('invalid-field', file, `field "verdict" must be "correct" or "incorrect", not ${JSON.stringify(v.verdict)}`, { line, field: 'verdict' }));
+  }
+  return out;
+}
+
+function jsonType(x: unknown): string {
+  return Array.isArray(x) ? 'an array' : x === null ? 'null' : typeof x === 'object' ? 'an object' : `a ${typeof x}`;
+}
+
+/** Checks corpus bytes: every line classified, the field rules applied, duplicate ids and an empty corpus reported. */
+export function checkCorpusBytes(bytes: Buffer, file: string, rules: FieldRules = { kind: 'sample' }): CorpusRead {
+  const rows: JsonlRow<DcdSample>[] = [];
+  const samples: CorpusSampleRow[] = [];
+  const problems: InputProblem[] = [];
+  const firstLineOfId = new Map<string, number>();
+  forEachJsonlRowInBuffer<DcdSample>(bytes, (row) => {
+    rows.push(row);
+    if (row.kind === 'error') {
+      problems.push(problem(row.code, file, row.message, { line: row.line, byte: row.byte }));
+      return;
+    }
+    const v = row.value as Record<string, unknown>;
+    if (rules.kind === 'sample') problems.push(...sampleFieldProblems(v, file, row.line));
+    else if (typeof (rules.read ?? ((r) => r[rules.field]))(v) !== 'string') {
+      problems.push(problem('invalid-field', file, `no string field "${rules.field}"`, { line: row.line, field: rules.field }));
+    }
+    const id = rules.kind === 'field' && rules.idOf ? rules.idOf(v) : typeof v.id === 'string' ? v.id : null;
+    if (id !== null) {
+      const first = firstLineOfId.get(id);
+      if (first === undefined) firstLineOfId.set(id, row.line);
+      else problems.push(problem('duplicate-id', file, `duplicate id ${JSON.stringify(id)} (also on line ${first})`, { line: row.line, field: 'id' }));
+    }
+    samples.push({ index: samples.length, line: row.line, value: row.value });
+  });
+  if (!rows.length) problems.push(problem('empty', file, bytes.length ? 'the corpus has only blank lines: no samples' : 'the corpus is empty: no samples'));
+  return { file, bytes, rows, samples, problems };
+}
+
+/** Reads and checks a corpus file (see checkCorpusBytes); an unreadable file throws. */
+export async function readCorpusInput(file: string, rules?: FieldRules): Promise<CorpusRead> {
+  return checkCorpusBytes(await fs.readFile(file), file, rules);
+}
+
+export function errorsOf(problems: readonly InputProblem[]): InputProblem[] {
+  return problems.filter((p) => p.severity === 'error');
+}
+
+export function warningsOf(problems: readonly InputProblem[]): InputProblem[] {
+  return problems.filter((p) => p.severity === 'warning');
+}
+
+export function outcomeOf(problems: readonly InputProblem[]): InputOutcome {
+  return problems.some((p) => p.severity === 'error') ? 'error' : problems.length ? 'warning' : 'ok';
+}
+
+/** `file:line: message` (the shape of formatJsonlError). */
+export function formatProblem(p: InputProblem): string {
+  return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
+}
+
+/** An input the command refuses: every error, one per line. */
+export class CorpusInputError extends Error {
+  constructor(readonly problems: InputProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'CorpusInputError';
+  }
+}
+
+/** Throws CorpusInputError when the read has errors; returns it otherwise. */
+export function requireClean<R extends { problems: InputProblem[] }>(read: R): R {
+  const errors = errorsOf(read.problems);
+  if (errors.length) throw new CorpusInputError(errors);
+  return read;
+}
