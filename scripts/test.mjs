@@ -46,7 +46,7 @@ const layers = {
   python: () => {
     const py = ensurePythonEnv();
     // The log names the libraries the backend was tested against.
-    run(py, ['-c', 'import sys, torch, transformers, trl, lm_eval, math_verify; print("python", sys.version.split()[0], "| torch", torch.__version__, "| transformers", transformers.__version__, "| trl", trl.__version__, "| lm-eval", lm_eval.__version__, "| math-verify", getattr(math_verify, "__version__", "?"))']);
+    run(py, ['-c', 'import sys; from importlib.metadata import version as v; print("python", sys.version.split()[0], *(f"| {p} {v(p)}" for p in ("torch", "transformers", "trl", "lm-eval", "math-verify", "numpy")))']);
     return run(py, ['-m', 'unittest', 'discover', '-s', 'python-backend/tests', '-t', 'python-backend'], { env: { PYTHONDONTWRITEBYTECODE: '1' } });
   },
   vscode: async () => runVsCodeTests(),
