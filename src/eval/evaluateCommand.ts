@@ -12,10 +12,8 @@ import * as path from 'node:path';
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import type { JobStatus } from '../core/jobs/status';
 import type { HostProfile } from '../core/remote/profiles';
-import { configuredProfiles, setting, Settings } from '../config';
+import { configuredProfiles, SecretKeys, setting, Settings } from '../services/config';
 import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
-
-export const HF_TOKEN_KEY = 'dcd.hfToken';
 
 /** An engine that can also list a training job's checkpoints (JobEngine can). */
 export type EvalEngine = EvalJobEngine & {
@@ -122,10 +120,10 @@ export async function setHfTokenCommand(context: vscode.ExtensionContext): Promi
   });
   if (value === undefined) return false;
   if (!value.trim()) {
-    await context.secrets.delete(HF_TOKEN_KEY);
+    await context.secrets.delete(SecretKeys.hfToken);
     void vscode.window.showInformationMessage('Hugging Face token removed.');
   } else {
-    await context.secrets.store(HF_TOKEN_KEY, value.trim());
+    await context.secrets.store(SecretKeys.hfToken, value.trim());
     void vscode.window.showInformationMessage('Hugging Face token saved in secret storage.');
   }
   return true;
@@ -150,7 +148,7 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
   const benchmarks = args.benchmarks ?? await pickBenchmarks();
   if (!benchmarks) return undefined;
   const dcd = args.dcd ?? setting<boolean>(Settings.evalDcdAware, true);
-  const hfToken = await deps.context.secrets.get(HF_TOKEN_KEY);
+  const hfToken = await deps.context.secrets.get(SecretKeys.hfToken);
   if (!hfToken && benchmarks.some((b) => BENCHMARKS[b].gated) && interactive) {
     const set = 'Set Token…';
     const go = 'Continue Without';

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { tokenizeTrace, type TokenizerPool, type TokenizedTrace } from '../core/tokenizer';
-import { maskSettings, tokenizerPool } from '../tokenizerPool';
+import { maskSettings, tokenizerPool } from '../services/tokenizerPool';
 import type { MaskPolicy } from '../core/mask';
 
 export type MaskSettings = ReturnType<typeof maskSettings>;
