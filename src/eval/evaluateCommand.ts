@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import type { JobStatus } from '../core/jobs/status';
 import type { HostProfile } from '../core/remote/profiles';
-import { configuredProfiles, SecretKeys, setting, Settings } from '../services/config';
+import { SecretKeys, setting, Settings } from '../services/config';
 import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
 
 /** An engine that can also list a training job's checkpoints (JobEngine can). */
@@ -48,6 +48,8 @@ export interface EvaluateDeps {
   context: vscode.ExtensionContext;
   output: vscode.OutputChannel;
   engine: () => EvalEngine;
+  /** The host profiles (services.hosts): the same list training offers. */
+  profiles: (problems?: string[]) => HostProfile[];
   backendDir: string;
   openResults: (uris: vscode.Uri[]) => Promise<unknown>;
 }
@@ -69,9 +71,9 @@ export function evalSettings(): EvalSettings {
   };
 }
 
-async function pickHost(): Promise<HostProfile | undefined> {
+async function pickHost(deps: EvaluateDeps): Promise<HostProfile | undefined> {
   const problems: string[] = [];
-  const profiles = configuredProfiles(problems);
+  const profiles = deps.profiles(problems);
   for (const p of problems) void vscode.window.showWarningMessage(`dcd.hosts: ${p}`);
   if (profiles.length === 1) return profiles[0];
   const pick = await vscode.window.showQuickPick(profiles.map((p) => ({
@@ -137,9 +139,9 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
   let host: HostProfile | undefined;
   if (typeof args.host === 'object') host = args.host;
   else if (typeof args.host === 'string') {
-    host = configuredProfiles().find((p) => p.name === args.host);
+    host = deps.profiles().find((p) => p.name === args.host);
     if (!host) return { error: `no host profile named ${args.host}` };
-  } else host = await pickHost();
+  } else host = await pickHost(deps);
   if (!host) return undefined;
   const interactive = args.model === undefined || args.benchmarks === undefined;
   const engine = deps.engine();

@@ -70,7 +70,7 @@ export function registerEval(context: vscode.ExtensionContext, services: Extensi
   const openResults = (sources: vscode.Uri[]) => ResultsPanel.show(context.extensionUri, sources, async () => (await pickResultsSources()) ?? []);
   const openSamples = (uri: vscode.Uri) => EvalSamplesPanel.show(context.extensionUri, uri, cache);
   const evaluate = (args: EvaluateArgs, eng?: EvalEngine) => evaluateModelCommand({
-    context, output, engine: eng ? () => eng : engine, backendDir, openResults,
+    context, output, engine: eng ? () => eng : engine, profiles: (problems) => services.hosts.profiles(problems), backendDir, openResults,
   }, args);
 
   context.subscriptions.push(

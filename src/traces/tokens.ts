@@ -31,7 +31,7 @@ export class TraceTokenService implements vscode.Disposable {
 
   constructor(private readonly _extensionPath: string) {}
 
-  /** The extension's one tokenizer pool (src/tokenizerPool.ts). */
+  /** The extension's one tokenizer pool (src/services/tokenizerPool.ts). */
   private getPool(): Promise<TokenizerPool> {
     return tokenizerPool();
   }
