@@ -1,6 +1,10 @@
 // Lint rules that keep the architecture visible: the core (src/core) imports
-// neither `vscode` nor webview code; webviews import only the core and the protocol.
+// neither `vscode` nor webview code; webviews import only the core and the protocol;
+// a feature folder of the extension imports no other feature.
 import tseslint from 'typescript-eslint';
+
+/** The extension's feature folders (thin VS Code adapters), each registered by activate. */
+const FEATURES = ['corpora', 'traces', 'workbench', 'remote', 'eval', 'local'];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', '.venv/**', '.dcd-test/**', 'python-backend/**', '.cache/**', 'test-results/**', 'bench/results.json'] },
@@ -25,6 +29,27 @@ export default tseslint.config(
       }],
     },
   })),
+  // Extension features (one folder each) import the pure core and the shared services, never another feature:
+  // what two features share moves to src/services, and a feature's objects reach another by injection in activate.
+  ...FEATURES.map((feature) => ({
+    files: [`src/${feature}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: `^(\\.\\./)+(${FEATURES.filter((f) => f !== feature).join('|')}|extension)(/|$)`,
+          message: `src/${feature} must not import another feature's folder: share it through src/services (or src/core), or inject it in activate.`,
+        }],
+      }],
+    },
+  })),
+  {
+    files: ['src/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: `^\\.\\./(${FEATURES.join('|')}|extension)(/|$)`, message: 'src/services is shared by the features: it must not import one.' }],
+      }],
+    },
+  },
   {
     files: ['webview/**/*.ts'],
     rules: {

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { auditCorpus, type AuditResult } from '../core/audit';
 import type { LoadedCorpus } from './corpusFiles';
-import { maskSettings, tokenizerPool } from '../tokenizerPool';
+import { maskSettings, tokenizerPool } from '../services/tokenizerPool';
 
 export class AuditStore {
   private readonly results = new Map<string, AuditResult>();

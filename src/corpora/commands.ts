@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { buildCorpus, type BuildResult } from '../core/build';
 import { verify, type Verification } from '../core/answer';
 import { formatJsonlError } from '../core/jsonl';
-import { setting, Settings } from '../config';
+import { setting, Settings } from '../services/config';
 
 export interface BuildRequest { s1k: vscode.Uri; drafts?: vscode.Uri; out: vscode.Uri; open?: boolean }
 

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { setting, Settings } from '../config';
+import { setting, Settings } from '../services/config';
 import { loadCorpus, type LoadedCorpus } from './corpusFiles';
 import type { AuditStore } from './audit';
 import { AUDIT_FLAGS, type AuditFlag } from '../core/audit';

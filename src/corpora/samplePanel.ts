@@ -1,7 +1,7 @@
 /** "DCD: Show Corpus Sample": one webview panel showing a sample of a corpus as an inert, stage-coloured trace. */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviewHost/webviewHost';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
 import type { SampleHostApi, SampleView, SampleWebviewApi } from '../core/protocols/sample';
 import { parseTrace } from '../core/template';
 import { loadCorpus, type LoadedCorpus } from './corpusFiles';

@@ -12,10 +12,8 @@ import * as path from 'node:path';
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import type { JobStatus } from '../core/jobs/status';
 import type { HostProfile } from '../core/remote/profiles';
-import { configuredProfiles, setting, Settings } from '../config';
+import { SecretKeys, setting, Settings } from '../services/config';
 import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
-
-export const HF_TOKEN_KEY = 'dcd.hfToken';
 
 /** An engine that can also list a training job's checkpoints (JobEngine can). */
 export type EvalEngine = EvalJobEngine & {
@@ -50,6 +48,8 @@ export interface EvaluateDeps {
   context: vscode.ExtensionContext;
   output: vscode.OutputChannel;
   engine: () => EvalEngine;
+  /** The host profiles (services.hosts): the same list training offers. */
+  profiles: (problems?: string[]) => HostProfile[];
   backendDir: string;
   openResults: (uris: vscode.Uri[]) => Promise<unknown>;
 }
@@ -71,9 +71,9 @@ export function evalSettings(): EvalSettings {
   };
 }
 
-async function pickHost(): Promise<HostProfile | undefined> {
+async function pickHost(deps: EvaluateDeps): Promise<HostProfile | undefined> {
   const problems: string[] = [];
-  const profiles = configuredProfiles(problems);
+  const profiles = deps.profiles(problems);
   for (const p of problems) void vscode.window.showWarningMessage(`dcd.hosts: ${p}`);
   if (profiles.length === 1) return profiles[0];
   const pick = await vscode.window.showQuickPick(profiles.map((p) => ({
@@ -122,10 +122,10 @@ export async function setHfTokenCommand(context: vscode.ExtensionContext): Promi
   });
   if (value === undefined) return false;
   if (!value.trim()) {
-    await context.secrets.delete(HF_TOKEN_KEY);
+    await context.secrets.delete(SecretKeys.hfToken);
     void vscode.window.showInformationMessage('Hugging Face token removed.');
   } else {
-    await context.secrets.store(HF_TOKEN_KEY, value.trim());
+    await context.secrets.store(SecretKeys.hfToken, value.trim());
     void vscode.window.showInformationMessage('Hugging Face token saved in secret storage.');
   }
   return true;
@@ -139,9 +139,9 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
   let host: HostProfile | undefined;
   if (typeof args.host === 'object') host = args.host;
   else if (typeof args.host === 'string') {
-    host = configuredProfiles().find((p) => p.name === args.host);
+    host = deps.profiles().find((p) => p.name === args.host);
     if (!host) return { error: `no host profile named ${args.host}` };
-  } else host = await pickHost();
+  } else host = await pickHost(deps);
   if (!host) return undefined;
   const interactive = args.model === undefined || args.benchmarks === undefined;
   const engine = deps.engine();
@@ -150,7 +150,7 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
   const benchmarks = args.benchmarks ?? await pickBenchmarks();
   if (!benchmarks) return undefined;
   const dcd = args.dcd ?? setting<boolean>(Settings.evalDcdAware, true);
-  const hfToken = await deps.context.secrets.get(HF_TOKEN_KEY);
+  const hfToken = await deps.context.secrets.get(SecretKeys.hfToken);
   if (!hfToken && benchmarks.some((b) => BENCHMARKS[b].gated) && interactive) {
     const set = 'Set Token…';
     const go = 'Continue Without';

@@ -5,9 +5,9 @@
  * the pure core (src/core/eval); this folder is the VS Code side.
  */
 import * as vscode from 'vscode';
+import type { ExtensionServices } from '../services';
 import { CorpusIndexCache } from './corpusQuestions';
 import { checkContaminationCommand, REPORT_SCHEME, ReportDocuments, type ContaminationArgs, type ContaminationResult } from './contaminationCommand';
-import { createDefaultEngine } from './defaultEngine';
 import { evaluateModelCommand, setHfTokenCommand, type EvalEngine, type EvaluateArgs, type EvaluateOutcome } from './evaluateCommand';
 import { ResultsPanel } from './resultsPanel';
 import { EvalSamplesPanel } from './samplesPanel';
@@ -24,11 +24,6 @@ export interface EvalApi {
   evaluate(args: EvaluateArgs, engine?: EvalEngine): Promise<EvaluateOutcome | undefined>;
   /** The report documents' contents (by `dcd-eval:` URI). */
   reports: ReportDocuments;
-}
-
-export interface RegisterEvalOptions {
-  /** The jobs engine to dispatch on (the remote/jobs feature's); default: one of our own (defaultEngine.ts). */
-  engine?: () => EvalEngine;
 }
 
 async function pickResultsSources(): Promise<vscode.Uri[] | undefined> {
@@ -64,18 +59,18 @@ const asUris = (v: unknown): vscode.Uri[] | undefined => {
   return undefined;
 };
 
-export function registerEval(context: vscode.ExtensionContext, options: RegisterEvalOptions = {}): EvalApi {
+/** Evaluation dispatches on the extension's one JobEngine (services.hosts), the same job history and trust store as training. */
+export function registerEval(context: vscode.ExtensionContext, services: ExtensionServices): EvalApi {
   const output = vscode.window.createOutputChannel('DCD Eval');
   const reports = new ReportDocuments();
   const cache = new CorpusIndexCache();
-  let ownEngine: EvalEngine | undefined;
-  const engine = options.engine ?? (() => (ownEngine ??= createDefaultEngine(context)));
-  const backendDir = vscode.Uri.joinPath(context.extensionUri, 'python-backend').fsPath;
+  const engine = (): EvalEngine => services.hosts.engine;
+  const backendDir = services.hosts.backendDir;
 
   const openResults = (sources: vscode.Uri[]) => ResultsPanel.show(context.extensionUri, sources, async () => (await pickResultsSources()) ?? []);
   const openSamples = (uri: vscode.Uri) => EvalSamplesPanel.show(context.extensionUri, uri, cache);
   const evaluate = (args: EvaluateArgs, eng?: EvalEngine) => evaluateModelCommand({
-    context, output, engine: eng ? () => eng : engine, backendDir, openResults,
+    context, output, engine: eng ? () => eng : engine, profiles: (problems) => services.hosts.profiles(problems), backendDir, openResults,
   }, args);
 
   context.subscriptions.push(
@@ -94,14 +89,9 @@ export function registerEval(context: vscode.ExtensionContext, options: Register
       if (!uri) return undefined;
       return openSamples(uri);
     }),
-    vscode.commands.registerCommand('dcd.checkContamination', async (arg?: unknown) => {
+    services.commands.registerCommand('dcd.checkContamination', (arg?: unknown) => {
       const args: ContaminationArgs = arg instanceof vscode.Uri ? { benchmark: arg } : (arg && typeof arg === 'object' ? arg as ContaminationArgs : {});
-      try {
-        return await checkContaminationCommand(reports, args);
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Check Contamination: ${(err as Error).message}`);
-        return undefined;
-      }
+      return checkContaminationCommand(reports, args);
     }),
     vscode.commands.registerCommand('dcd.evaluateModel', (args?: EvaluateArgs) => evaluate(args && typeof args === 'object' && !(args instanceof vscode.Uri) ? args : {})),
     vscode.commands.registerCommand('dcd.setHfToken', () => setHfTokenCommand(context)),

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviewHost/webviewHost';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
 import { benchmarkOfTask } from '../core/eval/benchmarks';
 import { DRILLDOWN_NGRAM, similarQuestions } from '../core/eval/contamination';
 import { parseSamplesJsonl, type EvalSampleRow, type EvalSamplesParse } from '../core/eval/samples';

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../core/atomicWrite';
 import type { ChartPoint, ChartRun, JobsHostApi, JobsWebviewApi } from '../core/protocols/jobs';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../webviewHost/webviewHost';
+import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
 import type { JobsModel } from './jobsModel';
 
 export interface PaintedReport { run: string; step: number; seq: number; points: number }

@@ -1,37 +1,16 @@
 /**
- * The jobs feature's state: ONE JobEngine (job history and trust store under
- * the extension's globalStorage), the host profiles from settings, and a
- * watcher per live job that follows its events from byte offset 0 (so the
- * chart holds every step exactly once) and keeps the tree up to date.
+ * The jobs feature's state: the job history of the extension's one JobEngine
+ * (src/services/hosts.ts), and a watcher per live job that follows its events
+ * from byte offset 0 (so the chart holds every step exactly once) and keeps
+ * the tree up to date.
  */
 import * as vscode from 'vscode';
-import * as path from 'node:path';
-import { JobEngine, type EventBatch, type Follower } from '../core/jobs/engine';
-import { JobStore, type JobRecord } from '../core/jobs/store';
+import type { EventBatch, Follower, JobEngine } from '../core/jobs/engine';
+import type { JobRecord } from '../core/jobs/store';
 import { isTerminal } from '../core/jobs/status';
-import { createConnector, type HostProfile } from '../core/remote/profiles';
-import { typeChangeWarning, type HostKeyInfo } from '../core/remote/knownHosts';
+import type { HostProfile } from '../core/remote/profiles';
 import type { ChartPoint } from '../core/protocols/jobs';
-import { configuredProfiles } from '../config';
-
-export type HostKeyDecision = 'accept-once' | 'accept-save' | 'reject';
-export type HostKeyPolicy = (info: HostKeyInfo) => Promise<HostKeyDecision>;
-
-/** The host-key modal (an unknown key, or one of another type than recorded): SHA256 fingerprint; Trust and Connect / Connect Once / cancel (reject). */
-export async function hostKeyModal(info: HostKeyInfo): Promise<HostKeyDecision> {
-  const trust = 'Trust and Connect';
-  const once = 'Connect Once';
-  const typeChanged = info.status === 'type-changed' ? typeChangeWarning(info) : undefined;
-  const pick = await vscode.window.showWarningMessage(
-    typeChanged ? `DCD: ${typeChanged.message}` : `DCD: the authenticity of host ${info.host}:${info.port} can't be established.`,
-    {
-      modal: true,
-      detail: `${typeChanged ? typeChanged.detail : `${info.keyType} key fingerprint is ${info.fingerprintSha256}.`}\n\nConnect only if this matches the host's key (ask its administrator, or run \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it). "Trust and Connect" remembers the key in DCD Studio's own trust store.`,
-    },
-    trust, once,
-  );
-  return pick === trust ? 'accept-save' : pick === once ? 'accept-once' : 'reject';
-}
+import type { HostKeyPolicy, HostServices } from '../services/hosts';
 
 /** Thrown when an untrusted workspace tries to dispatch work to a host. */
 export class UntrustedWorkspaceError extends Error {
@@ -64,10 +43,6 @@ interface Watch {
 }
 
 export class JobsModel implements vscode.Disposable {
-  readonly engine: JobEngine;
-  readonly trustStoreFile: string;
-  /** Tests replace the modal with a scripted answer. */
-  hostKeyPolicy: HostKeyPolicy = hostKeyModal;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly pointsEmitter = new vscode.EventEmitter<{ id: string; points: ChartPoint[]; seq: number }>();
@@ -76,32 +51,21 @@ export class JobsModel implements vscode.Disposable {
   private readonly watches = new Map<string, Watch>();
   private jobs: JobRecord[] = [];
 
-  constructor(private readonly context: vscode.ExtensionContext, backendDir: string, private readonly output: vscode.OutputChannel) {
-    const storage = context.globalStorageUri.fsPath;
-    this.trustStoreFile = path.join(storage, 'known_hosts');
-    const secrets = context.secrets;
-    this.engine = new JobEngine({
-      store: new JobStore(path.join(storage, 'jobs.json')),
-      backendDir,
-      connectorFor: (profile) => createConnector(profile, {
-        hostKeyPolicy: (info) => this.hostKeyPolicy(info),
-        trustStoreFile: this.trustStoreFile,
-        secrets: { get: (k) => Promise.resolve(secrets.get(k)), set: (k, v) => Promise.resolve(secrets.store(k, v)), delete: (k) => Promise.resolve(secrets.delete(k)) },
-        promptPassword: ({ user, host, port }) => Promise.resolve(vscode.window.showInputBox({ password: true, ignoreFocusOut: true, title: `DCD: password for ${user}@${host}:${port}` })),
-        promptPassphrase: ({ keyFile }) => Promise.resolve(vscode.window.showInputBox({ password: true, ignoreFocusOut: true, title: `DCD: passphrase for ${keyFile}` })),
-      }),
-    });
-  }
+  constructor(readonly hosts: HostServices, private readonly output: vscode.OutputChannel) {}
+
+  get engine(): JobEngine { return this.hosts.engine; }
+  get trustStoreFile(): string { return this.hosts.trustStoreFile; }
+  /** Tests replace the modal with a scripted answer. */
+  get hostKeyPolicy(): HostKeyPolicy { return this.hosts.hostKeyPolicy; }
+  set hostKeyPolicy(policy: HostKeyPolicy) { this.hosts.hostKeyPolicy = policy; }
 
   /** `local` (with `dcd.pythonPath`) and the valid `dcd.hosts` profiles; problems are collected. */
   profiles(problems: string[] = []): HostProfile[] {
-    return configuredProfiles(problems);
+    return this.hosts.profiles(problems);
   }
 
   profile(name: string): HostProfile {
-    const p = this.profiles().find((x) => x.name === name);
-    if (!p) throw new Error(`no host profile "${name}" (known: ${this.profiles().map((x) => x.name).join(', ')})`);
-    return p;
+    return this.hosts.profile(name);
   }
 
   /** The job history as last read (newest first). */
@@ -163,7 +127,6 @@ export class JobsModel implements vscode.Disposable {
   dispose(): void {
     for (const w of this.watches.values()) w.follower.stop();
     this.watches.clear();
-    void this.engine.close();
     this.changed.dispose();
     this.pointsEmitter.dispose();
   }

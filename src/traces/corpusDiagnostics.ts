@@ -22,7 +22,7 @@ import { verify } from '../core/answer';
 import { summarizeMask } from '../core/mask';
 import { tokenizeCorpus, defaultWorkerCount } from '../core/tokenizer';
 import { splitLines } from '../core/jsonl';
-import { setting, Settings, SECTION } from '../config';
+import { setting, Settings, SECTION } from '../services/config';
 import { maskSettings } from './tokens';
 
 const SLICE_MS = 12;

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { MASK_POLICIES, isMaskPolicy, type MaskPolicy } from '../core/mask';
 import { parseCorpus } from '../core/corpus';
 import type { Verdict } from '../core/model';
-import { setting, Settings } from '../config';
+import { setting, Settings } from '../services/config';
+import type { ExtensionServices } from '../services';
 import { TraceFileSystem, TRACE_SCHEME, traceUri, detectPreset } from './traceFs';
 import { TraceTokenService, maskSettings } from './tokens';
 import { MaskOverlay } from './overlay';
@@ -38,7 +39,8 @@ async function readSamples(corpus: vscode.Uri): Promise<Record<string, unknown>[
   return rows.flatMap((r) => (r.kind === 'value' ? [r.value as Record<string, unknown>] : []));
 }
 
-export function registerTraces(context: vscode.ExtensionContext, corpora: CorpusLister): TracesApi {
+/** `corpora` lists the workspace's corpora (the corpora feature's view, given by `activate`). */
+export function registerTraces(context: vscode.ExtensionContext, _services: ExtensionServices, { corpora }: { corpora: CorpusLister }): TracesApi {
   const fs = new TraceFileSystem();
   const presetMemo = new Map<string, { version: number; preset: string }>();
   const presetOf = (doc: vscode.TextDocument): string => {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { IGNORE_INDEX, MASK_POLICIES, type MaskPolicy } from '../core/mask';
 import { maskSettings, type TraceTokenService, type TraceTokens } from './tokens';
 import { overlaySpans } from './overlaySpans';
-import { Settings, SECTION } from '../config';
+import { Settings, SECTION } from '../services/config';
 
 export const TRACE_LANGUAGE = 'dcd-trace';
 const STATE_KEY = 'dcd.maskOverlay';

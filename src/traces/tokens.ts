@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { tokenizeTrace, type TokenizerPool, type TokenizedTrace } from '../core/tokenizer';
-import { maskSettings, tokenizerPool } from '../tokenizerPool';
+import { maskSettings, tokenizerPool } from '../services/tokenizerPool';
 import type { MaskPolicy } from '../core/mask';
 
 export type MaskSettings = ReturnType<typeof maskSettings>;
@@ -31,7 +31,7 @@ export class TraceTokenService implements vscode.Disposable {
 
   constructor(private readonly _extensionPath: string) {}
 
-  /** The extension's one tokenizer pool (src/tokenizerPool.ts). */
+  /** The extension's one tokenizer pool (src/services/tokenizerPool.ts). */
   private getPool(): Promise<TokenizerPool> {
     return tokenizerPool();
   }

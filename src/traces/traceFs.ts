@@ -25,7 +25,7 @@ import * as vscode from 'vscode';
 import { FileChangedError, readVersioned, writeFileIfUnchanged, type FileVersion } from '../core/fileVersion';
 import { findSampleLine, saveTraceToCorpus, traceFieldsOf, TraceLineChangedError, type TraceSaveResult } from '../core/traceEdit';
 import { PRESETS, parseTrace, renderTrace, TraceStructureError } from '../core/template';
-import { setting, Settings } from '../config';
+import { setting, Settings } from '../services/config';
 
 export const TRACE_SCHEME = 'dcd-trace';
 export const TRACE_SUFFIX = '.dcdtrace';

@@ -11,7 +11,7 @@ import { CompareSnapshots, COMPARE_SCHEME, modalConflictPrompt, type ConflictPro
 import type { WorkbenchPanel } from './panel';
 import type { WorkbenchDocument } from './document';
 import type { CurateAction, PairView } from '../core/protocols/workbench';
-import { configureTokenizer } from './tokens';
+import type { ExtensionServices } from '../services';
 
 export { VIEW_TYPE, VIEW_TYPE_JSONL } from './provider';
 
@@ -36,11 +36,10 @@ export function viewTypeFor(uri: vscode.Uri): string {
   return uri.path.endsWith('.dcd.jsonl') ? VIEW_TYPE : VIEW_TYPE_JSONL;
 }
 
-export function registerWorkbench(context: vscode.ExtensionContext): WorkbenchApi {
+export function registerWorkbench(context: vscode.ExtensionContext, _services: ExtensionServices): WorkbenchApi {
   const conflicts: ConflictHandling = { prompt: modalConflictPrompt, snapshots: new CompareSnapshots() };
   context.subscriptions.push(conflicts.snapshots, vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, conflicts.snapshots));
   const providers = [CorpusEditorProvider.register(context, VIEW_TYPE, conflicts), CorpusEditorProvider.register(context, VIEW_TYPE_JSONL, conflicts)];
-  context.subscriptions.push(configureTokenizer(context.extensionUri));
   const panels = (): WorkbenchPanel[] => providers.flatMap((p) => [...p.panels]);
   const activePanel = (): WorkbenchPanel | undefined => {
     const all = panels();

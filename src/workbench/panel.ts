@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { renderWebviewHtml, WebviewChannel } from '../webviewHost/webviewHost';
+import { renderWebviewHtml, WebviewChannel } from '../services/webviewHost';
 import type { DocumentEdit, LineEntry } from '../core/corpusDocument';
 import type { ReviewState } from '../core/model';
 import type {

@@ -13,9 +13,8 @@ import type { MaskOverlay } from '../core/protocols/workbench';
 /** Characters of trace text per background slice. */
 const SLICE_CHARS = 2_000_000;
 
-// The tokenizer pool and mask settings are shared by every feature: see src/tokenizerPool.ts.
-export { configureTokenizer, maskSettings, tokenizerPool, closeTokenizerPool } from '../tokenizerPool';
-import { maskSettings, tokenizerPool } from '../tokenizerPool';
+// The tokenizer pool and mask settings are shared by every feature (configured once in activate).
+import { maskSettings, tokenizerPool } from '../services/tokenizerPool';
 
 export interface TokenProgress { done: number; total: number; finished: boolean; error?: string }
 

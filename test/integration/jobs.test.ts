@@ -173,7 +173,7 @@ describe('Remote hosts and jobs over SSH (host key policy)', function () {
 
   after(async () => {
     const api = await activateExtension();
-    api.remote.model.hostKeyPolicy = (await import('../../src/remote/jobsModel')).hostKeyModal;
+    api.remote.model.hostKeyPolicy = (await import('../../src/services/hosts')).hostKeyModal;
     await api.remote.model.engine.close();
     await config().update('hosts', previousHosts, vscode.ConfigurationTarget.Global);
     await sshd?.stop();

@@ -68,3 +68,26 @@ test('registrations through constants and wrappers are read; strays, unknown ref
   assert.match(r.out, /cannot be read statically:\n\s+src\/feature\/index\.ts:10 /);
   assert.doesNotMatch(r.out, /never registered:\n\s+x\.(open|close|local)/);
 }));
+
+test('a shared wrapper named registerCommand is read at its call sites in every file', () => withTemp((dir) => {
+  mkdirSync(join(dir, 'src', 'services'), { recursive: true });
+  mkdirSync(join(dir, 'src', 'feature'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'services', 'commands.ts'), [
+    "import * as vscode from 'vscode';",
+    'export class Commands {',
+    '  registerCommand(id: string, run: () => unknown) { return vscode.commands.registerCommand(id, run); }',
+    '}',
+  ].join('\n'));
+  writeFileSync(join(dir, 'src', 'feature', 'index.ts'), [
+    "import type { Commands } from '../services/commands';",
+    'export function register(commands: Commands) {',
+    "  commands.registerCommand('x.shared', () => undefined);",
+    "  commands.registerCommand('x.stray', () => undefined);",
+    '}',
+  ].join('\n'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fixture', contributes: { commands: [{ command: 'x.shared' }] } }));
+  const r = check(['--root', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /registered but not contributed[^\n]*:\n\s+x\.stray {2}\(src\/feature\/index\.ts:4\)\n/);
+  assert.doesNotMatch(r.out, /contributed in package\.json but never registered|cannot be read/);
+}));

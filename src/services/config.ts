@@ -1,6 +1,6 @@
-/** Setting keys of DCD Studio, in one place (package.json `contributes.configuration`). */
+/** Setting keys and secret keys of DCD Studio, in one place (package.json `contributes.configuration`). */
 import * as vscode from 'vscode';
-import { profilesFromSettings, type HostProfile } from './core/remote/profiles';
+import { profilesFromSettings, type HostProfile } from '../core/remote/profiles';
 
 export const SECTION = 'dcd';
 
@@ -28,6 +28,12 @@ export const Settings = {
   localSeed: 'local.seed',
   localStudentPrompt: 'local.studentPrompt',
   localVerifyUndecided: 'local.verifyUndecided',
+} as const;
+
+/** Keys of VS Code's SecretStorage that every feature may read (host passwords and passphrases are keyed by the connector). */
+export const SecretKeys = {
+  /** The Hugging Face token: gated benchmarks, model downloads, training on SSH hosts. */
+  hfToken: 'dcd.hfToken',
 } as const;
 
 export interface HostSetting { name: string; host: string; port?: number; user?: string; python?: string }

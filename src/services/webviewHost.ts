@@ -3,8 +3,8 @@
  * `asWebviewUri` for the bundle and styles, and a typed `Endpoint` whose
  * events are queued until the webview says `ready`.
  *
- * This folder is the extension-host side; the UIs that run inside the
- * webviews (browser code, one folder per view) live in the top-level `webview/`.
+ * This is the extension-host side; the UIs that run inside the webviews
+ * (browser code, one folder per view) live in the top-level `webview/`.
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';

@@ -6,8 +6,8 @@
  */
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
-import { TokenizerPool, WORKER_BUNDLE, defaultCacheDir, defaultWorkerCount, resolveTokenizerSource } from './core/tokenizer';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } from './core/mask';
+import { TokenizerPool, WORKER_BUNDLE, defaultCacheDir, defaultWorkerCount, resolveTokenizerSource } from '../core/tokenizer';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } from '../core/mask';
 import { setting, Settings } from './config';
 
 let shared: Promise<TokenizerPool> | undefined;
