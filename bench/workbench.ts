@@ -31,7 +31,7 @@ import { rowWindow, findPair } from '../src/workbench/views';
 const TARGET_BYTES = 70 * 1024 * 1024;
 const CORRECT = 1000;
 const WRONG = 675;
-/** The webview's first row request (webview/workbench/main.ts BLOCK). */
+/** The webview's first row request (webview/workbench/state.ts BLOCK). */
 const VISIBLE_ROWS = 40;
 const REPEATS = 5;
 

@@ -1,6 +1,6 @@
 /**
  * Local ONNX drafting in the dev extension host, on the tiny random-weight
- * test model (built and cached by the core's testModel helper).
+ * test model (built and cached by test/support/testModel.ts).
  */
 import * as assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LocalModelClient, workerEntry } from '../../src/core/local/client';
 import { studentPrompt } from '../../src/core/local/prompts';
-import { ensureTestModel } from '../../src/core/local/testModel';
+import { ensureTestModel } from '../support/testModel';
 import type { BatchSummary } from '../../src/core/local/batch';
 import type { GenerateDraftResult } from '../../src/local';
 import type { DcdStudioApi } from '../../src/extension';

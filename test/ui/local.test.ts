@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureTestModel } from '../../src/core/local/testModel';
+import { ensureTestModel } from '../support/testModel';
 import { openWorkbench, pickQuickItem, runCommand, screenshot, type Workbench } from '../support/workbench';
 
 const MAX_NEW_TOKENS = 6;

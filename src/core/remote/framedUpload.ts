@@ -1,7 +1,8 @@
 /**
  * The fast upload path: a framed stream that carries the tar either as raw
  * bytes or as deflated blocks, chosen block by block (adaptive compression),
- * and a small Python receiver on the host that checks the stream's sha256
+ * and a small Python receiver on the host
+ * (python-backend/dcd_backend/upload_receiver.py) that checks the stream's sha256
  * while it unpacks. One host process does the reading, hashing and inflating,
  * so a fast link (loopback, a LAN) runs at tar speed while a slow link gets
  * every block compressed.
@@ -11,7 +12,9 @@
  * of tar bytes, RFC 1951) or `E` (end, length 0). The sha256 covers every
  * byte of the stream, magic and frame headers included.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -145,78 +148,30 @@ function average(previous: number | undefined, sample: number): number {
   return previous === undefined ? sample : (previous + sample) / 2;
 }
 
+const RECEIVER_FILE = path.join('python-backend', 'dcd_backend', 'upload_receiver.py');
+let receiverSource: string | undefined;
+
 /**
- * The host side: reads the framed stream on stdin, hashes it, inflates `Z`
- * frames and pipes the tar into `tar -x`, then prints `sha256=<hex>`.
- * argv[1] is the directory to unpack into (created).
+ * The host side (python-backend/dcd_backend/upload_receiver.py): reads the
+ * framed stream on stdin, unpacks it into argv[1] and prints `sha256=<hex>`.
+ * It is looked up above this file rather than in a configured backend folder
+ * so that the receiver always matches this build's framer: python-backend/
+ * ships next to out/ in the VSIX and the CLI package, and next to src/ in a
+ * checkout.
  */
-const RECEIVER = String.raw`
-import hashlib, io, os, subprocess, sys, zlib
-dest = sys.argv[1]
-os.makedirs(dest, exist_ok=True)
-inp = io.FileIO(sys.stdin.fileno(), closefd=False)
-digest = hashlib.sha256()
-STEP = 1 << 18
-buf = bytearray(STEP)
-def fail(code, message):
-    sys.stderr.write(message + "\n"); sys.exit(code)
-def read(n):
-    # Reads n bytes into one reused buffer (fresh memory is slow to touch) and hashes them.
-    global buf
-    if len(buf) < n:
-        buf = bytearray(n)
-    view = memoryview(buf)[:n]
-    got = 0
-    while got < n:
-        k = inp.readinto(view[got:])
-        if not k:
-            fail(92, "the upload stream ended early")
-        got += k
-    digest.update(view)
-    return view
-def grow(f):
-    try:
-        import fcntl
-        fcntl.fcntl(f, 1031, 1 << 20)  # F_SETPIPE_SZ: fewer wake-ups per megabyte
-    except Exception:
-        pass
-if bytes(read(6)) != b"DCDU1\n":
-    fail(93, "not a DCD upload stream")
-tar = subprocess.Popen(["tar", "-xmf", "-", "--no-same-owner", "-C", dest], stdin=subprocess.PIPE, bufsize=0)
-out = tar.stdin
-grow(inp.fileno())
-grow(out.fileno())
-def send(view):
-    while len(view):
-        view = view[out.write(view):]
-try:
-    while True:
-        head = bytes(read(5))
-        kind, n = head[0], int.from_bytes(head[1:], "big")
-        if kind == 0x45:
-            break
-        if kind == 0x52:
-            # Raw tar bytes go on as they arrive, a step at a time, so neither pipe stalls.
-            while n:
-                step = min(n, STEP)
-                send(read(step))
-                n -= step
-        elif kind == 0x5a:
-            send(memoryview(zlib.decompress(read(n), -15)))
-        else:
-            fail(94, "bad frame kind %r" % kind)
-    out.close()
-except BrokenPipeError:
-    pass
-if tar.wait() != 0:
-    fail(91, "tar could not unpack the upload")
-sys.stdout.write("sha256=%s\n" % digest.hexdigest())
-`;
+export function receiverScript(): string {
+  if (receiverSource !== undefined) return receiverSource;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, RECEIVER_FILE);
+    if (existsSync(file)) return (receiverSource = readFileSync(file, 'utf8'));
+    if (path.dirname(dir) === dir) throw new Error(`${RECEIVER_FILE} not found above ${__dirname}`);
+  }
+}
 
 /** The host command that receives a framed upload into `tmp` with `python`; on failure it removes `tmp`. */
 export function framedReceiveScript(python: string, tmp: string): string {
   const q = shellQuote;
-  return `${PRIVATE_UMASK}; ${q(python)} -c ${q(RECEIVER)} ${q(tmp)} || { rc=$?; rm -rf ${q(tmp)}; exit $rc; }`;
+  return `${PRIVATE_UMASK}; ${q(python)} -c ${q(receiverScript())} ${q(tmp)} || { rc=$?; rm -rf ${q(tmp)}; exit $rc; }`;
 }
 
 const pythonOf = new WeakMap<HostSession, Promise<string | undefined>>();

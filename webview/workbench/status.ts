@@ -1,0 +1,26 @@
+/** The status line in the header: token-column progress, and messages that show for a few seconds. */
+import { statusEl } from './dom';
+
+export interface TokenProgress { done: number; total: number; finished: boolean; error?: string }
+
+export let tokenProgress: TokenProgress = { done: 0, total: 0, finished: false, error: undefined };
+
+export function setTokenProgress(p: TokenProgress): void {
+  tokenProgress = { ...p, error: p.error };
+  renderStatus();
+}
+
+export function renderStatus(): void {
+  const p = tokenProgress;
+  let text = '';
+  if (p.error) text = `token columns failed: ${p.error}`;
+  else if (p.total && !p.finished) text = `tokenizing ${p.done} / ${p.total}…`;
+  else if (p.total) text = `${p.total} ${p.total === 1 ? 'sample' : 'samples'} tokenized`;
+  statusEl.textContent = text;
+  document.body.dataset.tokens = p.finished ? 'done' : 'pending';
+}
+
+export function flash(text: string): void {
+  statusEl.textContent = text;
+  setTimeout(renderStatus, 3000);
+}
