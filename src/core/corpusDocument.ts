@@ -18,6 +18,7 @@ import { SAMPLE_REQUIRED_FIELDS, type DcdSample, type ReviewState } from './mode
 import { verify } from './answer';
 import { AUDIT_FLAGS, histogram, type AuditFlag } from './audit';
 import { classifyJsonlBytes, classifyJsonlLine } from './jsonl';
+import { maskFlagCounts } from './mask';
 
 export type ReviewStatus = ReviewState['status'];
 export const REVIEW_STATUSES: readonly ReviewStatus[] = ['unreviewed', 'accepted', 'rejected', 'flagged'];
@@ -721,7 +722,7 @@ export class CorpusDocument {
     const st: WorkbenchStats = {
       rows: 0, samples: 0, malformed: 0, incomplete: 0, verdicts: { correct: 0, incorrect: 0, other: 0 }, balance: null,
       bySource: {}, byCotType: {}, review: { unreviewed: 0, accepted: 0, rejected: 0, flagged: 0 }, questions: 0, questionsWithBoth: 0,
-      tokens: { done: 0, total: 0, failed: 0, sum: 0, trained: 0, min: 0, max: 0, mean: 0, histogram: null, flags: { truncated: 0, verdict_cut: 0, answer_cut: 0, zero_trained: 0 } },
+      tokens: { done: 0, total: 0, failed: 0, sum: 0, trained: 0, min: 0, max: 0, mean: 0, histogram: null, flags: maskFlagCounts() },
       consistency: { checked: 0, consistent: 0, disagreements: [] },
     };
     const kinds = new Map<string, { c: boolean; w: boolean }>();

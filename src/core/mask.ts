@@ -68,6 +68,15 @@ export interface MaskFlags {
   zero_trained: boolean;
 }
 
+export type MaskFlag = keyof MaskFlags;
+/** Every mask flag, in the order reports list them. */
+export const MASK_FLAGS: readonly MaskFlag[] = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained'];
+
+/** A zero count per mask flag, for tallies. */
+export function maskFlagCounts(): Record<MaskFlag, number> {
+  return Object.fromEntries(MASK_FLAGS.map((f) => [f, 0])) as Record<MaskFlag, number>;
+}
+
 export interface MaskSummary {
   /** Tokens after truncation. */
   tokens: number;
