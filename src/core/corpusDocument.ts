@@ -19,6 +19,7 @@ import { verify } from './answer';
 import { AUDIT_FLAGS, histogram, type AuditFlag } from './audit';
 import { classifyJsonlBytes, classifyJsonlLine } from './jsonl';
 import { maskFlagCounts } from './mask';
+import { skipWs, topLevelMembers } from './jsonMembers';
 
 export type ReviewStatus = ReviewState['status'];
 export const REVIEW_STATUSES: readonly ReviewStatus[] = ['unreviewed', 'accepted', 'rejected', 'flagged'];
@@ -206,69 +207,6 @@ export function parseLine(text: string): { value: Record<string, unknown> } | { 
 // ---------------------------------------------------------------------------
 // Editing one field of a JSON line without touching its other bytes.
 
-interface Member { key: string; start: number; valueStart: number; valueEnd: number }
-
-function skipWs(s: string, i: number): number {
-  while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\n' || s[i] === '\r')) i++;
-  return i;
-}
-
-function skipString(s: string, i: number): number {
-  // s[i] === '"'
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s[j];
-    if (c === '\\') j++;
-    else if (c === '"') return j + 1;
-  }
-  return -1;
-}
-
-function skipValue(s: string, i: number): number {
-  const c = s[i];
-  if (c === '"') return skipString(s, i);
-  if (c === '{' || c === '[') {
-    let depth = 0;
-    for (let j = i; j < s.length; j++) {
-      const d = s[j];
-      if (d === '"') { j = skipString(s, j) - 1; if (j < 0) return -1; }
-      else if (d === '{' || d === '[') depth++;
-      else if (d === '}' || d === ']') { depth--; if (depth === 0) return j + 1; }
-    }
-    return -1;
-  }
-  let j = i;
-  while (j < s.length && !',}] \t\r\n'.includes(s[j])) j++;
-  return j > i ? j : -1;
-}
-
-/** The top-level members of a JSON object text, or null when it is not one. */
-function topLevelMembers(s: string): { members: Member[]; open: number; close: number } | null {
-  let i = skipWs(s, 0);
-  if (s[i] !== '{') return null;
-  const open = i;
-  const members: Member[] = [];
-  i = skipWs(s, i + 1);
-  if (s[i] === '}') return { members, open, close: i };
-  for (;;) {
-    if (s[i] !== '"') return null;
-    const start = i;
-    const keyEnd = skipString(s, i);
-    if (keyEnd < 0) return null;
-    let key: string;
-    try { key = JSON.parse(s.slice(i, keyEnd)) as string; } catch { return null; }
-    i = skipWs(s, keyEnd);
-    if (s[i] !== ':') return null;
-    const valueStart = skipWs(s, i + 1);
-    const valueEnd = skipValue(s, valueStart);
-    if (valueEnd < 0) return null;
-    members.push({ key, start, valueStart, valueEnd });
-    i = skipWs(s, valueEnd);
-    if (s[i] === ',') { i = skipWs(s, i + 1); continue; }
-    if (s[i] === '}') return { members, open, close: i };
-    return null;
-  }
-}
-
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -288,15 +226,15 @@ export function setTopLevelField(line: string, key: string, value: unknown): str
     // JSON.parse keeps the last of duplicate keys.
     let idx = -1;
     for (let k = members.length - 1; k >= 0; k--) if (members[k].key === key) { idx = k; break; }
-    const spaced = members.length > 0 && line[skipWs(line, members[0].start + JSON.stringify(members[0].key).length) + 1] === ' ';
+    const spaced = members.length > 0 && line[skipWs(line, members[0].keyStart + JSON.stringify(members[0].key).length) + 1] === ' ';
     const colon = spaced ? ': ' : ':';
-    const comma = members.length > 1 && /^\s*,\s/.test(line.slice(members[0].valueEnd, members[1].start)) ? ', ' : ',';
+    const comma = members.length > 1 && /^\s*,\s/.test(line.slice(members[0].valueEnd, members[1].keyStart)) ? ', ' : ',';
     if (value === undefined) {
       if (idx < 0) return line;
       const m = members[idx];
       if (members.length === 1) out = line.slice(0, open + 1) + line.slice(close);
       else if (idx > 0) out = line.slice(0, members[idx - 1].valueEnd) + line.slice(m.valueEnd);
-      else out = line.slice(0, m.start) + line.slice(members[1].start);
+      else out = line.slice(0, m.keyStart) + line.slice(members[1].keyStart);
     } else {
       const json = JSON.stringify(value);
       if (idx >= 0) {

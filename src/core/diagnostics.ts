@@ -14,6 +14,9 @@
 import * as nodeCrypto from 'node:crypto';
 import { SAMPLE_REQUIRED_FIELDS, type Verdict } from './model';
 import { PRESETS, parseTrace, renderTrace, TraceStructureError, type RegionName, type TraceFields } from './template';
+import { rawIndexOfDecoded, topLevelSpans, type ValueSpan } from './jsonMembers';
+
+export { rawIndexOfDecoded, topLevelSpans };
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -327,98 +330,6 @@ function materialize(findings: readonly LineFinding[], line: number, raw: string
 /** Diagnoses one corpus line. `lineNumber` is 0-based and only stamped on the results. */
 export function diagnoseCorpusLine(raw: string, lineNumber: number, ctx: DiagnosticContext = {}): Diagnostic[] {
   return materialize(analyzeLine(raw, ctx), lineNumber, raw, ctx);
-}
-
-// ---------------------------------------------------------------------------
-// Raw-line geometry: where each top-level value sits, and decoded→raw offsets.
-
-interface ValueSpan { keyStart: number; start: number; end: number }
-
-/** Spans of the top-level values of a line known to be a valid JSON object. Later duplicates win, as in JSON.parse. */
-export function topLevelSpans(raw: string): Map<string, ValueSpan> {
-  const spans = new Map<string, ValueSpan>();
-  let i = raw.indexOf('{');
-  if (i < 0) return spans;
-  i++;
-  const n = raw.length;
-  while (i < n) {
-    i = skipWs(raw, i);
-    const c = raw.charCodeAt(i);
-    if (c === 0x7d /* } */ || i >= n) break;
-    if (c === 0x2c /* , */) { i++; continue; }
-    if (c !== 0x22 /* " */) break;
-    const keyStart = i;
-    const keyEnd = endOfString(raw, i);
-    const key = JSON.parse(raw.slice(keyStart, keyEnd)) as string;
-    i = skipWs(raw, keyEnd);
-    if (raw.charCodeAt(i) !== 0x3a /* : */) break;
-    const start = skipWs(raw, i + 1);
-    const end = endOfValue(raw, start);
-    spans.set(key, { keyStart, start, end });
-    i = end;
-  }
-  return spans;
-}
-
-function skipWs(s: string, i: number): number {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-    i++;
-  }
-  return i;
-}
-
-/** Index just after the closing quote of the string starting at `i`. */
-function endOfString(s: string, i: number): number {
-  let j = i + 1;
-  for (;;) {
-    const q = s.indexOf('"', j);
-    if (q < 0) return s.length;
-    let backslashes = 0;
-    for (let k = q - 1; k > i && s.charCodeAt(k) === 0x5c; k--) backslashes++;
-    if (backslashes % 2 === 0) return q + 1;
-    j = q + 1;
-  }
-}
-
-function endOfValue(s: string, i: number): number {
-  const c = s.charCodeAt(i);
-  if (c === 0x22) return endOfString(s, i);
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0;
-    for (let j = i; j < s.length; j++) {
-      const d = s.charCodeAt(j);
-      if (d === 0x22) { j = endOfString(s, j) - 1; continue; }
-      if (d === 0x7b || d === 0x5b) depth++;
-      else if (d === 0x7d || d === 0x5d) { depth--; if (depth === 0) return j + 1; }
-    }
-    return s.length;
-  }
-  let j = i;
-  while (j < s.length) {
-    const d = s.charCodeAt(j);
-    if (d === 0x2c || d === 0x7d || d === 0x5d || d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) break;
-    j++;
-  }
-  return j;
-}
-
-/**
- * Raw index, in `raw`, of decoded UTF-16 offset `offset` of the JSON string whose
- * opening quote is at `quote`. Each escape (`\n`, `\"`, `\uXXXX`) decodes to one unit.
- */
-export function rawIndexOfDecoded(raw: string, quote: number, offset: number): number {
-  let j = quote + 1;
-  let remaining = offset;
-  while (remaining > 0) {
-    const b = raw.indexOf('\\', j);
-    if (b < 0 || b - j >= remaining) return j + remaining;
-    remaining -= b - j;
-    j = b + (raw.charCodeAt(b + 1) === 0x75 /* u */ ? 6 : 2);
-    remaining--;
-  }
-  return j;
 }
 
 // ---------------------------------------------------------------------------
