@@ -14,11 +14,12 @@
  * selections and caches can follow a sample through edits.
  */
 import { Buffer } from 'node:buffer';
-import { SAMPLE_REQUIRED_FIELDS, type DcdSample, type ReviewState } from './model';
+import type { DcdSample, ReviewState } from './model';
 import { verify } from './answer';
 import { AUDIT_FLAGS, histogram, type AuditFlag } from './audit';
 import { classifyJsonlBytes, classifyJsonlLine } from './jsonl';
 import { maskFlagCounts } from './mask';
+import { countSamples, sampleKeys, type SampleKeys } from './stats';
 import { skipWs, topLevelMembers } from './jsonMembers';
 
 export type ReviewStatus = ReviewState['status'];
@@ -135,10 +136,6 @@ function firstLine(q: string): string {
   return t.length > QUESTION_CHARS ? `${t.slice(0, QUESTION_CHARS - 1)}…` : t;
 }
 
-export function normalizeQuestionKey(q: string): string {
-  return q.normalize('NFC').replace(/\s+/g, ' ').trim();
-}
-
 function gradeOf(v: unknown): 'correct' | 'incorrect' | null {
   if (typeof v !== 'string') return null;
   const t = v.trim().toLowerCase();
@@ -171,20 +168,17 @@ export function summarizeSample(v: Record<string, unknown>, chars: number): RowS
   const s = v as Partial<DcdSample>;
   const review = s.review && typeof s.review === 'object' && REVIEW_STATUSES.includes((s.review as ReviewState).status)
     ? (s.review as ReviewState) : null;
-  const question = str(s.question);
+  const { verdict, source, cotType, questionKey, missing } = sampleKeys(v);
   return {
     kind: 'sample',
     id: str(s.id),
-    question: firstLine(question),
-    questionKey: typeof s.s1k_index === 'number' ? `s1k:${s.s1k_index}` : `q:${normalizeQuestionKey(question)}`,
-    verdict: str(s.verdict),
-    source: str(s.draft_source),
-    cotType: str(s.cot_type),
+    question: firstLine(str(s.question)),
+    questionKey, verdict, source, cotType,
     review: review?.status ?? 'unreviewed',
     note: typeof review?.note === 'string' && review.note ? review.note : undefined,
     draftAnswer: typeof s.draft_answer === 'string' ? s.draft_answer : null,
     goldAnswer: typeof s.gold_answer === 'string' ? s.gold_answer : null,
-    missing: SAMPLE_REQUIRED_FIELDS.filter((f) => v[f] === undefined || v[f] === null),
+    missing,
     consistency: checkConsistency(s),
     chars,
   };
@@ -663,24 +657,14 @@ export class CorpusDocument {
       tokens: { done: 0, total: 0, failed: 0, sum: 0, trained: 0, min: 0, max: 0, mean: 0, histogram: null, flags: maskFlagCounts() },
       consistency: { checked: 0, consistent: 0, disagreements: [] },
     };
-    const kinds = new Map<string, { c: boolean; w: boolean }>();
     const lengths: number[] = [];
+    const keys: SampleKeys[] = [];
     for (const e of this.rows()) {
       st.rows++;
       const s = this.summary(e);
       if (s.kind === 'error') { st.malformed++; continue; }
-      st.samples++;
-      if (s.missing.length) st.incomplete++;
-      if (s.verdict === 'correct') st.verdicts.correct++;
-      else if (s.verdict === 'incorrect') st.verdicts.incorrect++;
-      else st.verdicts.other++;
-      st.bySource[s.source || 'unknown'] = (st.bySource[s.source || 'unknown'] ?? 0) + 1;
-      st.byCotType[s.cotType || 'unknown'] = (st.byCotType[s.cotType || 'unknown'] ?? 0) + 1;
+      keys.push(s);
       st.review[s.review]++;
-      let k = kinds.get(s.questionKey);
-      if (!k) kinds.set(s.questionKey, (k = { c: false, w: false }));
-      if (s.verdict === 'correct') k.c = true;
-      if (s.verdict === 'incorrect') k.w = true;
       st.tokens.total++;
       const t = this.tokens.get(e.key);
       if (t) {
@@ -703,10 +687,17 @@ export class CorpusDocument {
         } else st.consistency.consistent++;
       }
     }
-    const both = st.verdicts.correct + st.verdicts.incorrect;
-    st.balance = both ? st.verdicts.correct / both : null;
-    st.questions = kinds.size;
-    st.questionsWithBoth = [...kinds.values()].filter((k) => k.c && k.w).length;
+    const counts = countSamples(keys);
+    st.samples = counts.samples;
+    st.incomplete = counts.incomplete;
+    const correct = counts.byVerdict.correct ?? 0;
+    const incorrect = counts.byVerdict.incorrect ?? 0;
+    st.verdicts = { correct, incorrect, other: counts.samples - correct - incorrect };
+    st.bySource = counts.bySource;
+    st.byCotType = counts.byCotType;
+    st.questions = counts.questions;
+    st.questionsWithBoth = counts.questionsWithBoth;
+    st.balance = correct + incorrect ? correct / (correct + incorrect) : null;
     if (lengths.length) {
       st.tokens.min = lengths.reduce((a, b) => Math.min(a, b), Infinity);
       st.tokens.max = lengths.reduce((a, b) => Math.max(a, b), 0);
