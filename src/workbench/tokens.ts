@@ -7,7 +7,7 @@
 import { tokenizeCorpus, tokenizeTrace } from '../core/tokenizer';
 import { AUDIT_FLAGS } from '../core/audit';
 import { IGNORE_INDEX, summarizeMask, type MaskPolicy } from '../core/mask';
-import type { CorpusDocument } from '../core/corpusDocument';
+import type { CorpusDocument } from '../core/workbench';
 import type { MaskOverlay } from '../core/protocols/workbench';
 
 /** Characters of trace text per background slice. */

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { parseJsonl } from '../../src/core/jsonl';
 import { corpusStats } from '../../src/core/stats';
 import { summarizeCorpus } from '../../src/core/corpus';
-import { CorpusDocument } from '../../src/core/corpusDocument';
+import { CorpusDocument } from '../../src/core/workbench';
 import type { DcdSample } from '../../src/core/model';
 
 const sample = (id: string, question: string, verdict: string, extra: Record<string, unknown> = {}) => JSON.stringify({
