@@ -24,7 +24,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CorpusDocument } from '../src/core/corpusDocument';
+import { CorpusDocument } from '../src/core/workbench';
 import { renderTrace } from '../src/core/template';
 import { rowWindow, findPair } from '../src/workbench/views';
 

@@ -13,7 +13,8 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-IGNORE_INDEX = -100
+from .export import IGNORE_INDEX
+
 DEFAULT_CHUNK = 1024
 
 

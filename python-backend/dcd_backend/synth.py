@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .export import EXPORT_FILES, sha256_file
+from .export import EXPORT_FILES, IGNORE_INDEX, sha256_file
 from .schedule import manifest_plan
 
 
@@ -40,7 +40,7 @@ def write_export(out, samples: int = 32, min_len: int = 16, max_len: int = 48, v
         else:
             ids = rng.integers(0, vocab_size, size=n).astype("<i4")
         labels = ids.copy()
-        labels[: int(n * prompt_frac)] = -100
+        labels[: int(n * prompt_frac)] = IGNORE_INDEX
         ids_parts.append(ids)
         label_parts.append(labels)
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, "<i4")
@@ -50,7 +50,7 @@ def write_export(out, samples: int = 32, min_len: int = 16, max_len: int = 48, v
     np.save(out / "ids.npy", ids.astype("<i4"))
     np.save(out / "labels.npy", labels.astype("<i4"))
     np.save(out / "offsets.npy", offsets)
-    trained = int(np.count_nonzero(labels != -100))
+    trained = int(np.count_nonzero(labels != IGNORE_INDEX))
     manifest = {
         "format": "dcd-export", "version": 1, "created_by": "dcd_backend.synth",
         "corpus": {"path": "synthetic", "sha256": hashlib.sha256(b"synthetic").hexdigest()},

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { extractAnswer, extractGold, verify } from './answer';
 import { renderTraceWithParts, type TraceFields } from './template';
-import type { DcdSample, S1kRow, StudentDraft } from './model';
+import { normalizeQuestion, type DcdSample, type S1kRow, type StudentDraft } from './model';
 
 export const DEFAULT_STUDENT_MODEL = 'Qwen2.5-1.5B-Instruct';
 
@@ -49,11 +49,6 @@ export interface AssembleResult {
   };
   /** Rows without an extractable gold answer, and every skipped draft, with reasons. */
   reported: ReportedRow[];
-}
-
-/** Collapses whitespace so a draft's question text finds its s1K row (docs/SPEC.md §1). */
-export function normalizeQuestion(q: string): string {
-  return q.normalize('NFC').replace(/\s+/g, ' ').trim();
 }
 
 function shortHash(s: string): string {

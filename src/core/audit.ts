@@ -4,11 +4,11 @@
  * `tokens`; the Corpora view can show the same object.
  */
 import type { DcdSample } from './model';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, summarizeMask, type MaskFlags, type MaskPolicy } from './mask';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, MASK_FLAGS, maskFlagCounts, summarizeMask, type MaskFlag, type MaskPolicy } from './mask';
 import { tokenizeCorpus, type CorpusTokenOptions } from './tokenizer/corpus';
 
-export type AuditFlag = keyof MaskFlags;
-export const AUDIT_FLAGS: readonly AuditFlag[] = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained'];
+export type AuditFlag = MaskFlag;
+export const AUDIT_FLAGS: readonly AuditFlag[] = MASK_FLAGS;
 
 export interface AuditOptions extends CorpusTokenOptions {
   policy?: MaskPolicy;
@@ -89,7 +89,7 @@ export async function auditCorpus(samples: readonly AuditInput[], opts: AuditOpt
   }));
   const corpus = await tokenizeCorpus(inputs, false, opts);
 
-  const flags: Record<AuditFlag, number> = { truncated: 0, verdict_cut: 0, answer_cut: 0, zero_trained: 0 };
+  const flags = maskFlagCounts();
   const flagged: AuditSampleReport[] = [];
   const errors: AuditSampleReport[] = [];
   const lengths: number[] = [];

@@ -81,6 +81,16 @@ export function sampleFieldProblems(v: Record<string, unknown>, file: string, li
   return out;
 }
 
+/** A sample's id as the duplicate check reads it: a string id, or none. */
+export function sampleIdOf(v: Record<string, unknown>): string | null {
+  return typeof v.id === 'string' ? v.id : null;
+}
+
+/** Line `line` repeats the id first seen on line `first` (both 1-based). */
+export function duplicateIdProblem(file: string, id: string, line: number, first: number): InputProblem {
+  return problem('duplicate-id', file, `duplicate id ${JSON.stringify(id)} (also on line ${first})`, { line, field: 'id' });
+}
+
 function jsonType(x: unknown): string {
   return Array.isArray(x) ? 'an array' : x === null ? 'null' : typeof x === 'object' ? 'an object' : `a ${typeof x}`;
 }
@@ -102,11 +112,11 @@ export function checkCorpusBytes(bytes: Buffer, file: string, rules: FieldRules 
     else if (typeof (rules.read ?? ((r) => r[rules.field]))(v) !== 'string') {
       problems.push(problem('invalid-field', file, `no string field "${rules.field}"`, { line: row.line, field: rules.field }));
     }
-    const id = rules.kind === 'field' && rules.idOf ? rules.idOf(v) : typeof v.id === 'string' ? v.id : null;
+    const id = rules.kind === 'field' && rules.idOf ? rules.idOf(v) : sampleIdOf(v);
     if (id !== null) {
       const first = firstLineOfId.get(id);
       if (first === undefined) firstLineOfId.set(id, row.line);
-      else problems.push(problem('duplicate-id', file, `duplicate id ${JSON.stringify(id)} (also on line ${first})`, { line: row.line, field: 'id' }));
+      else problems.push(duplicateIdProblem(file, id, row.line, first));
     }
     samples.push({ index: samples.length, line: row.line, value: row.value });
   });

@@ -12,8 +12,13 @@
  * characters of the decoded offset.
  */
 import * as nodeCrypto from 'node:crypto';
-import { SAMPLE_REQUIRED_FIELDS, type Verdict } from './model';
+import type { Verdict } from './model';
+import { classifyJsonlText, type JsonlErrorCode } from './jsonl';
+import { duplicateIdProblem, INPUT_OUTCOMES, sampleFieldProblems, sampleIdOf } from './corpusInput';
 import { PRESETS, parseTrace, renderTrace, TraceStructureError, type RegionName, type TraceFields } from './template';
+import { rawIndexOfDecoded, topLevelSpans, type ValueSpan } from './jsonMembers';
+
+export { rawIndexOfDecoded, topLevelSpans };
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -21,6 +26,9 @@ export type Severity = 'error' | 'warning' | 'info';
 export const DIAGNOSTIC_CODES = [
   'malformed-json', // the line is not JSON
   'not-an-object', // JSON, but not an object
+  'invalid-utf8', // the line's bytes are not UTF-8 (only where lines are read as bytes)
+  'too-long', // the line is over MAX_LINE_BYTES
+  'too-deep', // the JSON nests deeper than MAX_JSON_DEPTH
   'missing-field', // a SAMPLE_REQUIRED_FIELDS entry is absent or null
   'invalid-field', // a field has the wrong type or value
   'stage-order', // `text` does not parse as a trace (TraceStructureError)
@@ -32,6 +40,7 @@ export const DIAGNOSTIC_CODES = [
   'verifier-failed', // the injected verifier threw
   'truncated-verdict', // truncation to max_length cuts the verdict (and the answer)
   'truncated-answer', // truncation cuts the final answer
+  'duplicate-id', // another line has the same id (CorpusDiagnoser.duplicateIds)
 ] as const;
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
 
@@ -97,24 +106,44 @@ interface LineFinding {
 
 const TRACE_FIELDS = ['question', 'draft', 'chain', 'final_answer'] as const;
 
+/** What one line says, independent of its position: its findings, and its id for the duplicate check. */
+interface LineAnalysis {
+  findings: LineFinding[];
+  id: string | null;
+}
+
+const NOTHING: LineAnalysis = { findings: [], id: null };
+
+/** An input-layer message as a diagnostic sentence. */
+const sentence = (message: string): string => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
+
 /** Checks one raw line; returns findings with offsets into `raw`. Pure and line-number-free. */
-function analyzeLine(raw: string, ctx: DiagnosticContext): LineFinding[] {
-  if (raw.trim() === '') return [];
+function analyzeLine(raw: string, ctx: DiagnosticContext): LineAnalysis {
   const bom = raw.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let value: unknown;
-  try {
-    value = JSON.parse(bom ? raw.slice(1) : raw);
-  } catch (err) {
-    const message = (err as Error).message;
-    const m = /position (\d+)/.exec(message);
-    let start = m ? Number(m[1]) + bom : raw.length - 1;
-    start = Math.max(0, Math.min(start, raw.length - 1));
-    return [{ startChar: start, endChar: Math.min(start + 1, raw.length), severity: 'error', code: 'malformed-json', message: `Malformed JSON: ${message}` }];
+  // The line is classified as every corpus reader classifies it (src/core/jsonl.ts), so the editor and the CLI agree.
+  const row = classifyJsonlText<Record<string, unknown>>(bom ? raw.slice(1) : raw, 0);
+  if (!row) return NOTHING;
+  if (row.kind === 'error') return { findings: [lineError(raw, bom, row.code, row.message)], id: null };
+  return { findings: analyzeSample(raw, row.value, ctx), id: sampleIdOf(row.value) };
+}
+
+function lineError(raw: string, bom: number, code: JsonlErrorCode, message: string): LineFinding {
+  const wholeLine = { startChar: 0, endChar: raw.length, severity: INPUT_OUTCOMES[code] };
+  switch (code) {
+    case 'malformed-json': {
+      const m = /position (\d+)/.exec(message);
+      let start = m ? Number(m[1]) + bom : raw.length - 1;
+      start = Math.max(0, Math.min(start, raw.length - 1));
+      return { ...wholeLine, startChar: start, endChar: Math.min(start + 1, raw.length), code, message: `Malformed JSON: ${message}` };
+    }
+    case 'not-an-object':
+      return { ...wholeLine, code, message: 'The line is valid JSON but not an object; a corpus line is one sample object.' };
+    default:
+      return { ...wholeLine, code, message: sentence(message) };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return [{ startChar: 0, endChar: raw.length, severity: 'error', code: 'not-an-object', message: 'The line is valid JSON but not an object; a corpus line is one sample object.' }];
-  }
-  const sample = value as Record<string, unknown>;
+}
+
+function analyzeSample(raw: string, sample: Record<string, unknown>, ctx: DiagnosticContext): LineFinding[] {
   const out: LineFinding[] = [];
   let spans: Map<string, ValueSpan> | undefined;
   const span = (key: string): ValueSpan | undefined => (spans ??= topLevelSpans(raw)).get(key);
@@ -124,19 +153,16 @@ function analyzeLine(raw: string, ctx: DiagnosticContext): LineFinding[] {
     return s ? { startChar: s.start, endChar: s.end } : wholeLine;
   };
 
-  // Required fields and their types.
-  const missing = SAMPLE_REQUIRED_FIELDS.filter((f) => sample[f] === undefined || sample[f] === null);
+  // The input layer's field rules; the missing fields are one finding, each wrong value points at itself.
+  const problems = sampleFieldProblems(sample, '', 0);
+  const missing = problems.filter((p) => p.code === 'missing-field').map((p) => p.field as string);
   if (missing.length) {
-    out.push({ ...wholeLine, severity: 'error', code: 'missing-field', message: `Missing required field${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.` });
+    out.push({ ...wholeLine, severity: INPUT_OUTCOMES['missing-field'], code: 'missing-field', message: `Missing required field${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.` });
   }
-  const badTypes = SAMPLE_REQUIRED_FIELDS.filter((f) => sample[f] !== undefined && sample[f] !== null && typeof sample[f] !== 'string');
-  for (const f of badTypes) {
-    out.push({ ...valueRange(f), severity: 'error', code: 'invalid-field', message: `Field "${f}" must be a string, not ${jsonType(sample[f])}.` });
+  for (const p of problems) {
+    if (p.code === 'invalid-field') out.push({ ...valueRange(p.field as string), severity: p.severity, code: 'invalid-field', message: sentence(p.message) });
   }
   const verdictOk = sample.verdict === 'correct' || sample.verdict === 'incorrect';
-  if (typeof sample.verdict === 'string' && !verdictOk) {
-    out.push({ ...valueRange('verdict'), severity: 'error', code: 'invalid-field', message: `Field "verdict" must be "correct" or "incorrect", not ${JSON.stringify(sample.verdict)}.` });
-  }
   const gold = sample.gold_answer;
   const goldOk = typeof gold === 'string' && gold.trim() !== '';
   if (gold !== undefined && gold !== null && typeof gold !== 'string') {
@@ -326,99 +352,7 @@ function materialize(findings: readonly LineFinding[], line: number, raw: string
 
 /** Diagnoses one corpus line. `lineNumber` is 0-based and only stamped on the results. */
 export function diagnoseCorpusLine(raw: string, lineNumber: number, ctx: DiagnosticContext = {}): Diagnostic[] {
-  return materialize(analyzeLine(raw, ctx), lineNumber, raw, ctx);
-}
-
-// ---------------------------------------------------------------------------
-// Raw-line geometry: where each top-level value sits, and decoded→raw offsets.
-
-interface ValueSpan { keyStart: number; start: number; end: number }
-
-/** Spans of the top-level values of a line known to be a valid JSON object. Later duplicates win, as in JSON.parse. */
-export function topLevelSpans(raw: string): Map<string, ValueSpan> {
-  const spans = new Map<string, ValueSpan>();
-  let i = raw.indexOf('{');
-  if (i < 0) return spans;
-  i++;
-  const n = raw.length;
-  while (i < n) {
-    i = skipWs(raw, i);
-    const c = raw.charCodeAt(i);
-    if (c === 0x7d /* } */ || i >= n) break;
-    if (c === 0x2c /* , */) { i++; continue; }
-    if (c !== 0x22 /* " */) break;
-    const keyStart = i;
-    const keyEnd = endOfString(raw, i);
-    const key = JSON.parse(raw.slice(keyStart, keyEnd)) as string;
-    i = skipWs(raw, keyEnd);
-    if (raw.charCodeAt(i) !== 0x3a /* : */) break;
-    const start = skipWs(raw, i + 1);
-    const end = endOfValue(raw, start);
-    spans.set(key, { keyStart, start, end });
-    i = end;
-  }
-  return spans;
-}
-
-function skipWs(s: string, i: number): number {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-    i++;
-  }
-  return i;
-}
-
-/** Index just after the closing quote of the string starting at `i`. */
-function endOfString(s: string, i: number): number {
-  let j = i + 1;
-  for (;;) {
-    const q = s.indexOf('"', j);
-    if (q < 0) return s.length;
-    let backslashes = 0;
-    for (let k = q - 1; k > i && s.charCodeAt(k) === 0x5c; k--) backslashes++;
-    if (backslashes % 2 === 0) return q + 1;
-    j = q + 1;
-  }
-}
-
-function endOfValue(s: string, i: number): number {
-  const c = s.charCodeAt(i);
-  if (c === 0x22) return endOfString(s, i);
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0;
-    for (let j = i; j < s.length; j++) {
-      const d = s.charCodeAt(j);
-      if (d === 0x22) { j = endOfString(s, j) - 1; continue; }
-      if (d === 0x7b || d === 0x5b) depth++;
-      else if (d === 0x7d || d === 0x5d) { depth--; if (depth === 0) return j + 1; }
-    }
-    return s.length;
-  }
-  let j = i;
-  while (j < s.length) {
-    const d = s.charCodeAt(j);
-    if (d === 0x2c || d === 0x7d || d === 0x5d || d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) break;
-    j++;
-  }
-  return j;
-}
-
-/**
- * Raw index, in `raw`, of decoded UTF-16 offset `offset` of the JSON string whose
- * opening quote is at `quote`. Each escape (`\n`, `\"`, `\uXXXX`) decodes to one unit.
- */
-export function rawIndexOfDecoded(raw: string, quote: number, offset: number): number {
-  let j = quote + 1;
-  let remaining = offset;
-  while (remaining > 0) {
-    const b = raw.indexOf('\\', j);
-    if (b < 0 || b - j >= remaining) return j + remaining;
-    remaining -= b - j;
-    j = b + (raw.charCodeAt(b + 1) === 0x75 /* u */ ? 6 : 2);
-    remaining--;
-  }
-  return j;
+  return materialize(analyzeLine(raw, ctx).findings, lineNumber, raw, ctx);
 }
 
 // ---------------------------------------------------------------------------
@@ -472,7 +406,9 @@ export interface DiagnoserStats {
  */
 export class CorpusDiagnoser {
   private ctx: DiagnosticContext;
-  private byHash = new Map<string, LineFinding[]>();
+  private byHash = new Map<string, LineAnalysis>();
+  /** The id of each line of the current pass, for the duplicate check. */
+  private passIds: Array<string | null> = [];
   private seen = new Set<string>();
   /** Last pass's line strings and hashes by index: an unchanged line skips hashing. */
   private lastLines: Array<string | undefined> = [];
@@ -493,6 +429,7 @@ export class CorpusDiagnoser {
     this.seen.clear();
     this.lastLines = [];
     this.lastHashes = [];
+    this.passIds = [];
   }
 
   get stats(): DiagnoserStats {
@@ -516,15 +453,16 @@ export class CorpusDiagnoser {
         this.lastLines[i] = raw;
         this.lastHashes[i] = key;
       }
-      let findings = this.byHash.get(key);
-      if (findings) reused++;
+      let analysis = this.byHash.get(key);
+      if (analysis) reused++;
       else {
-        findings = analyzeLine(raw, this.ctx);
-        this.byHash.set(key, findings);
+        analysis = analyzeLine(raw, this.ctx);
+        this.byHash.set(key, analysis);
         computed++;
       }
       this.seen.add(key);
-      if (findings.length) diagnostics.push(...materialize(findings, i, raw, this.ctx));
+      this.passIds[i] = analysis.id;
+      if (analysis.findings.length) diagnostics.push(...materialize(analysis.findings, i, raw, this.ctx));
       i++;
       if (performance.now() - t0 >= budgetMs) break;
     }
@@ -533,10 +471,36 @@ export class CorpusDiagnoser {
       for (const key of this.byHash.keys()) if (!this.seen.has(key)) this.byHash.delete(key);
       this.lastLines.length = lines.length;
       this.lastHashes.length = lines.length;
+      this.passIds.length = lines.length;
     }
     this.totals.computed += computed;
     this.totals.reused += reused;
     return { diagnostics, next: i, done, computed, reused };
+  }
+
+  /**
+   * The duplicate-id warnings of the last finished pass over `lines`, as the
+   * CLI words them (src/core/corpusInput.ts): one on every line whose id an
+   * earlier line already has, naming that line. They span lines, so they are
+   * not part of any line's cached findings or of diagnoseChunk's results.
+   */
+  duplicateIds(lines: readonly string[]): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const firstLineOfId = new Map<string, number>();
+    const n = Math.min(lines.length, this.passIds.length);
+    for (let i = 0; i < n; i++) {
+      const id = this.passIds[i];
+      if (id === null || id === undefined) continue;
+      const first = firstLineOfId.get(id);
+      if (first === undefined) { firstLineOfId.set(id, i); continue; }
+      const p = duplicateIdProblem('', id, i + 1, first + 1);
+      const span = topLevelSpans(lines[i]).get('id');
+      out.push({
+        line: i, startChar: span ? span.start : 0, endChar: span ? span.end : lines[i].length,
+        severity: p.severity, code: 'duplicate-id', message: sentence(p.message),
+      });
+    }
+    return out;
   }
 
   /** A full pass in slices, yielding to the event loop between them. */

@@ -2,7 +2,7 @@
  * JSONL parsing that loses nothing: every line is kept, in order, either as a
  * parsed value or as an error row with its 1-based line number and raw text.
  */
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 
 export type JsonlRow<T> =
   | { kind: 'value'; line: number; value: T; raw: string }
@@ -96,9 +96,7 @@ export function deeperThan(value: unknown, max: number): boolean {
  * file, so the error can name the file offset of the bad byte.
  */
 export function classifyJsonlBytes<T>(buf: Buffer, from: number, to: number, line: number, offset = 0): JsonlRow<T> | undefined {
-  if (to - from > MAX_LINE_BYTES) {
-    return { kind: 'error', code: 'too-long', line, byte: offset + from, raw: '', message: `line is ${to - from} bytes, over the ${MAX_LINE_BYTES}-byte limit` };
-  }
+  if (to - from > MAX_LINE_BYTES) return tooLongRow(to - from, line, offset + from);
   const bad = invalidUtf8At(buf, from, to);
   if (bad >= 0) {
     return {
@@ -107,6 +105,24 @@ export function classifyJsonlBytes<T>(buf: Buffer, from: number, to: number, lin
     };
   }
   return classifyJsonlLine<T>(buf.toString('utf8', from, to), line);
+}
+
+/** The error row of a line of `bytes` bytes over MAX_LINE_BYTES. */
+export function tooLongRow(bytes: number, line: number, byte?: number): Extract<JsonlRow<never>, { kind: 'error' }> {
+  return { kind: 'error', code: 'too-long', line, byte, raw: '', message: `line is ${bytes} bytes, over the ${MAX_LINE_BYTES}-byte limit` };
+}
+
+/**
+ * Classifies a line that is already text (an editor's line) as
+ * classifyJsonlBytes classifies its UTF-8 bytes, the length limit included.
+ */
+export function classifyJsonlText<T>(raw: string, line: number): JsonlRow<T> | undefined {
+  // Three UTF-8 bytes per UTF-16 unit at most: shorter strings need no byte count.
+  if (raw.length * 3 > MAX_LINE_BYTES) {
+    const bytes = Buffer.byteLength(raw, 'utf8');
+    if (bytes > MAX_LINE_BYTES) return tooLongRow(bytes, line);
+  }
+  return classifyJsonlLine<T>(raw, line);
 }
 
 /** Index of the first byte of buf[from, to) that is not part of valid UTF-8, or -1. */

@@ -8,6 +8,7 @@
  * corpus audit needs no ids at all (and a cached layout is enough).
  */
 import type { RenderedTrace, Span } from './template';
+import { firstTokenEndingAfter, firstTokenStartingAtOrAfter } from './tokenizer/offsets';
 
 export const MASK_POLICIES = ['paper', 'mask-draft'] as const;
 /** `paper`: everything from the `<|im_start|>` of `<|im_start|>think` through the final `<|im_end|>`; `mask-draft`: the same minus the draft. */
@@ -36,32 +37,11 @@ export interface TraceLayout {
   answer: [number, number];
 }
 
-/** First index i in [0, n) with starts[i] >= pos, i.e. the first token starting at or after pos. */
-function firstStartingAtOrAfter(offsets: Int32Array, n: number, pos: number): number {
-  let lo = 0, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (offsets[2 * mid] < pos) lo = mid + 1; else hi = mid;
-  }
-  return lo;
-}
-
-/** First index i with ends[i] > pos: the first token that reaches past pos. */
-function firstEndingAfter(offsets: Int32Array, n: number, pos: number): number {
-  let lo = 0, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (offsets[2 * mid + 1] <= pos) lo = mid + 1; else hi = mid;
-  }
-  return lo;
-}
-
 /** The tokens that overlap a character span (empty span: an empty range where it would be). */
 export function tokensOverlapping(offsets: Int32Array, span: Span): [number, number] {
-  const n = offsets.length >> 1;
-  const a = firstEndingAfter(offsets, n, span.start);
+  const a = firstTokenEndingAfter(offsets, span.start);
   if (span.end <= span.start) return [a, a];
-  const b = firstStartingAtOrAfter(offsets, n, span.end);
+  const b = firstTokenStartingAtOrAfter(offsets, span.end);
   return [a, Math.max(a, b)];
 }
 
@@ -70,10 +50,10 @@ export function traceLayout(offsets: Int32Array, rendered: RenderedTrace): Trace
   const n = offsets.length >> 1;
   return {
     tokens: n,
-    thinkStart: firstStartingAtOrAfter(offsets, n, rendered.thinkStart),
+    thinkStart: firstTokenStartingAtOrAfter(offsets, rendered.thinkStart, n),
     draft: tokensOverlapping(offsets, rendered.regions.draft),
     verdict: tokensOverlapping(offsets, rendered.regions.verdict),
-    answer: [firstStartingAtOrAfter(offsets, n, rendered.answerTagStart), n],
+    answer: [firstTokenStartingAtOrAfter(offsets, rendered.answerTagStart, n), n],
   };
 }
 
@@ -86,6 +66,15 @@ export interface MaskFlags {
   answer_cut: boolean;
   /** No token is trained (e.g. max_length cuts before the think tag). */
   zero_trained: boolean;
+}
+
+export type MaskFlag = keyof MaskFlags;
+/** Every mask flag, in the order reports list them. */
+export const MASK_FLAGS: readonly MaskFlag[] = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained'];
+
+/** A zero count per mask flag, for tallies. */
+export function maskFlagCounts(): Record<MaskFlag, number> {
+  return Object.fromEntries(MASK_FLAGS.map((f) => [f, 0])) as Record<MaskFlag, number>;
 }
 
 export interface MaskSummary {

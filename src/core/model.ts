@@ -73,3 +73,8 @@ export interface DcdSample {
 
 /** The fields a well-formed corpus line must carry. */
 export const SAMPLE_REQUIRED_FIELDS = ['id', 'question', 'draft', 'draft_source', 'verdict', 'chain', 'final_answer', 'text'] as const;
+
+/** Collapses whitespace so one question written two ways is one question (docs/SPEC.md §1). */
+export function normalizeQuestion(q: string): string {
+  return q.normalize('NFC').replace(/\s+/g, ' ').trim();
+}

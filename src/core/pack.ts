@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { version } from '../../package.json';
 import { checkCorpusBytes, errorsOf, formatProblem, type CorpusRead } from './corpusInput';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, labelsFor, summarizeMask, type MaskFlags, type MaskPolicy } from './mask';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, IGNORE_INDEX, labelsFor, summarizeMask, MASK_FLAGS, maskFlagCounts, type MaskFlag, type MaskPolicy } from './mask';
 import { planTraining, type TrainingPlan } from './plan';
 import { sha256Hex, vocabSizeOf } from './tokenizer/source';
 import { tokenizeCorpus, type CorpusTokenOptions } from './tokenizer/corpus';
@@ -106,9 +106,9 @@ export interface ExportManifest {
   sample_ids: Array<string | null>;
   files: Record<'ids.npy' | 'labels.npy' | 'offsets.npy', string>;
   /** Counts over the exported samples (docs/SPEC.md §4: flagged, never trained silently). */
-  flags: Record<keyof MaskFlags, number>;
+  flags: Record<MaskFlag, number>;
   /** Samples left out by `dropFlagged`, with their flags. */
-  dropped: Array<{ index: number; line: number; id: string | null; flags: Array<keyof MaskFlags> }>;
+  dropped: Array<{ index: number; line: number; id: string | null; flags: Array<MaskFlag> }>;
   plan: TrainingPlan;
 }
 
@@ -122,8 +122,6 @@ export interface PackOptions extends CorpusTokenOptions {
   /** The corpus as the caller already read and checked it (readCorpusInput), to read it once. */
   input?: CorpusRead;
 }
-
-const FLAG_NAMES: Array<keyof MaskFlags> = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained'];
 
 async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
   const h = await fs.open(file, 'w');
@@ -162,13 +160,13 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
     if (!s.layout) throw new CorpusLineError(`${file}:${traces[i].line}: ${s.error ?? 'could not be tokenized'}`, traces[i].line);
   });
 
-  const flags: Record<keyof MaskFlags, number> = { truncated: 0, verdict_cut: 0, answer_cut: 0, zero_trained: 0 };
+  const flags = maskFlagCounts();
   const dropped: ExportManifest['dropped'] = [];
   const kept: number[] = [];
   let total = 0;
   corpus.samples.forEach((s, i) => {
     const m = summarizeMask(s.layout!, policy, maxLength);
-    const on = FLAG_NAMES.filter((f) => m.flags[f]);
+    const on = MASK_FLAGS.filter((f) => m.flags[f]);
     if (opts.dropFlagged && (m.flags.verdict_cut || m.flags.answer_cut || m.flags.zero_trained)) {
       dropped.push({ index: traces[i].index, line: traces[i].line, id: traces[i].id, flags: on });
       return;
@@ -188,7 +186,7 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
     const lab = labelsFor(s.ids!, s.layout!, policy, maxLength);
     ids.set(s.ids!.subarray(0, lab.length), pos);
     labels.set(lab, pos);
-    for (const l of lab) if (l !== -100) trained++;
+    for (const l of lab) if (l !== IGNORE_INDEX) trained++;
     pos += lab.length;
     offsets[k + 1] = BigInt(pos);
   });

@@ -1,6 +1,11 @@
-/** `dcd stats`: counts by verdict, source and cot_type, and text-length statistics of a corpus. */
+/**
+ * Corpus counts: by verdict, source and cot_type, questions and questions with
+ * both drafts. One function (countSamples) counts for `dcd stats`, the
+ * Corpora view and the workbench, over samples reduced by one function
+ * (sampleKeys), so they cannot disagree on the same corpus.
+ */
 import type { JsonlRow } from './jsonl';
-import type { DcdSample } from './model';
+import { normalizeQuestion, SAMPLE_REQUIRED_FIELDS, type DcdSample } from './model';
 
 export interface LengthStats { min: number; max: number; mean: number; median: number; p90: number; total: number }
 
@@ -25,29 +30,72 @@ export function lengthStats(values: number[]): LengthStats {
   return { min: sorted[0], max: sorted[sorted.length - 1], mean: total / sorted.length, median: at(0.5), p90: at(0.9), total };
 }
 
-const bump = (m: Record<string, number>, k: unknown) => { const key = typeof k === 'string' && k ? k : 'unknown'; m[key] = (m[key] ?? 0) + 1; };
+/** What the counts read of a sample. */
+export interface SampleKeys {
+  verdict: string;
+  source: string;
+  cotType: string;
+  /** Groups the samples of one question: `s1k:<index>` or `q:<normalised question>`. */
+  questionKey: string;
+  /** Required fields the sample lacks (absent or null). */
+  missing: string[];
+}
 
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+export function sampleKeys(v: Record<string, unknown>): SampleKeys {
+  return {
+    verdict: str(v.verdict),
+    source: str(v.draft_source),
+    cotType: str(v.cot_type),
+    questionKey: typeof v.s1k_index === 'number' ? `s1k:${v.s1k_index}` : `q:${normalizeQuestion(str(v.question))}`,
+    missing: SAMPLE_REQUIRED_FIELDS.filter((f) => v[f] === undefined || v[f] === null),
+  };
+}
+
+export interface SampleCounts {
+  samples: number;
+  incomplete: number;
+  byVerdict: Record<string, number>;
+  bySource: Record<string, number>;
+  byCotType: Record<string, number>;
+  questions: number;
+  /** Questions with a draft-correct and a draft-wrong sample. */
+  questionsWithBoth: number;
+}
+
+const bump = (m: Record<string, number>, k: string) => { const key = k || 'unknown'; m[key] = (m[key] ?? 0) + 1; };
+
+export function countSamples(samples: Iterable<SampleKeys>): SampleCounts {
+  const c: SampleCounts = { samples: 0, incomplete: 0, byVerdict: {}, bySource: {}, byCotType: {}, questions: 0, questionsWithBoth: 0 };
+  const kinds = new Map<string, { correct: boolean; wrong: boolean }>();
+  for (const s of samples) {
+    c.samples++;
+    if (s.missing.length) c.incomplete++;
+    bump(c.byVerdict, s.verdict);
+    bump(c.bySource, s.source);
+    bump(c.byCotType, s.cotType);
+    let k = kinds.get(s.questionKey);
+    if (!k) kinds.set(s.questionKey, (k = { correct: false, wrong: false }));
+    if (s.verdict === 'correct') k.correct = true;
+    else if (s.verdict === 'incorrect') k.wrong = true;
+  }
+  c.questions = kinds.size;
+  for (const k of kinds.values()) if (k.correct && k.wrong) c.questionsWithBoth++;
+  return c;
+}
+
+/** `dcd stats`: the counts and text-length statistics of a corpus. */
 export function corpusStats(rows: JsonlRow<DcdSample>[]): CorpusStats {
   const samples = rows.flatMap((r) => (r.kind === 'value' ? [r.value] : []));
-  const by_verdict: Record<string, number> = {};
-  const by_source: Record<string, number> = {};
-  const by_cot_type: Record<string, number> = {};
-  const kinds = new Map<string, Set<string>>();
-  for (const s of samples) {
-    bump(by_verdict, s.verdict);
-    bump(by_source, s.draft_source);
-    bump(by_cot_type, s.cot_type);
-    const q = String(s.question ?? '');
-    if (!kinds.has(q)) kinds.set(q, new Set());
-    kinds.get(q)!.add(String(s.verdict));
-  }
+  const c = countSamples(samples.map((s) => sampleKeys(s as unknown as Record<string, unknown>)));
   const len = (f: (s: DcdSample) => unknown) => lengthStats(samples.map((s) => String(f(s) ?? '').length));
   return {
-    samples: samples.length,
+    samples: c.samples,
     malformed_lines: rows.filter((r) => r.kind === 'error').map((r) => r.line),
-    by_verdict, by_source, by_cot_type,
+    by_verdict: c.byVerdict, by_source: c.bySource, by_cot_type: c.byCotType,
     text_chars: len((s) => s.text), chain_chars: len((s) => s.chain), draft_chars: len((s) => s.draft),
-    questions: kinds.size,
-    questions_with_both: [...kinds.values()].filter((k) => k.has('correct') && k.has('incorrect')).length,
+    questions: c.questions,
+    questions_with_both: c.questionsWithBoth,
   };
 }

@@ -13,7 +13,7 @@
  * - a text that does not parse (a removed or moved stage tag) throws
  *   TraceStructureError and nothing is produced.
  */
-import { topLevelSpans } from './diagnostics';
+import { topLevelSpans } from './jsonMembers';
 import { verify } from './answer';
 import { parseTrace, renderTrace, type TraceFields } from './template';
 import type { Verdict } from './model';

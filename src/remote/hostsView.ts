@@ -9,6 +9,7 @@ import { jobDescription } from '../core/jobs/describe';
 import type { HostProfile } from '../core/remote/profiles';
 import type { HostReport } from '../core/remote/hostCheck';
 import type { JobsModel } from './jobsModel';
+import { formatBytes } from '../core/format';
 
 export type Node =
   | { kind: 'group'; group: 'hosts' | 'jobs' }
@@ -21,13 +22,8 @@ const STATUS_ICON: Record<string, [string, string?]> = {
   succeeded: ['pass', 'testing.iconPassed'], failed: ['error', 'testing.iconFailed'], cancelled: ['circle-slash', 'disabledForeground'],
 };
 
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
-}
+// Re-exported: the remote commands (src/remote/index.ts) import it from here.
+export { formatBytes };
 
 /** The facts of a Check Host, as tree rows (also written to the output channel). */
 export function hostFacts(r: HostReport): Array<{ label: string; value: string; warn?: boolean }> {

@@ -226,6 +226,7 @@ export class CorpusDiagnostics implements vscode.CodeActionProvider, vscode.Disp
       if (next < lines.length) await new Promise<void>((resolve) => setImmediate(resolve));
     } while (next < lines.length);
     if (abort.signal.aborted) return;
+    for (const d of s.diagnoser.duplicateIds(lines)) core.push(d);
     s.lines = lines;
     s.core = core;
     s.pass = { lines: lines.length, ms: performance.now() - t0, slices, maxSliceMs: maxSlice, computed, reused, diagnostics: core.length, source };

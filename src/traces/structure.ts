@@ -10,7 +10,8 @@ import { getPreset, parseTrace, TraceStructureError, type RenderedTrace, type Tr
 import { checkVerdict, type VerdictCheck } from '../core/traceEdit';
 import { IGNORE_INDEX } from '../core/mask';
 import type { Verdict } from '../core/model';
-import { maskSettings, tokenAt, type TraceTokenService } from './tokens';
+import { maskSettings, type TraceTokenService } from './tokens';
+import { tokenAt } from '../core/tokenizer/offsets';
 import type { TraceFileSystem } from './traceFs';
 import type { MaskOverlay } from './overlay';
 import { TRACE_LANGUAGE } from './overlay';

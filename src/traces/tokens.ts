@@ -69,16 +69,3 @@ export class TraceTokenService implements vscode.Disposable {
     this.cache.clear();
   }
 }
-
-/** Index of the token containing UTF-16 offset `at` (offsets: two per token); -1 if none. */
-export function tokenAt(offsets: Int32Array, at: number): number {
-  let lo = 0;
-  let hi = (offsets.length >> 1) - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (offsets[2 * mid + 1] <= at) lo = mid + 1;
-    else if (offsets[2 * mid] > at) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
-}

@@ -9,7 +9,7 @@
  * resolve when it is dirty; it is never written over unread.
  */
 import * as vscode from 'vscode';
-import { CorpusDocument, type DocumentEdit } from '../core/corpusDocument';
+import { CorpusDocument, type DocumentEdit } from '../core/workbench';
 import { writeFileAtomic } from '../core/atomicWrite';
 import {
   compareVersions, externalChangeAction, FileChangedError, readVersioned, versionOf, writeFileIfUnchanged, type FileVersion,

@@ -3,7 +3,7 @@
  * (undo/redo through VS Code), save, save as, revert, backup and hot exit.
  */
 import * as vscode from 'vscode';
-import type { DocumentEdit } from '../core/corpusDocument';
+import type { DocumentEdit } from '../core/workbench';
 import { WorkbenchDocument } from './document';
 import { WorkbenchPanel } from './panel';
 import { saveResolvingConflicts, type CompareSnapshots, type ConflictPrompt } from './conflict';

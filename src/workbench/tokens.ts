@@ -6,8 +6,8 @@
  */
 import { tokenizeCorpus, tokenizeTrace } from '../core/tokenizer';
 import { AUDIT_FLAGS } from '../core/audit';
-import { summarizeMask, type MaskPolicy } from '../core/mask';
-import type { CorpusDocument } from '../core/corpusDocument';
+import { IGNORE_INDEX, summarizeMask, type MaskPolicy } from '../core/mask';
+import type { CorpusDocument } from '../core/workbench';
 import type { MaskOverlay } from '../core/protocols/workbench';
 
 /** Characters of trace text per background slice. */
@@ -68,7 +68,7 @@ export async function maskOverlay(key: number, text: string, opts: { policy?: Ma
   const { policy, maxLength } = { ...maskSettings(), ...opts };
   const r = await tokenizeTrace(text, { pool: await tokenizerPool(), policy, maxLength });
   const trained = new Array<number>(r.labels.length);
-  for (let i = 0; i < r.labels.length; i++) trained[i] = r.labels[i] === -100 ? 0 : 1;
+  for (let i = 0; i < r.labels.length; i++) trained[i] = r.labels[i] === IGNORE_INDEX ? 0 : 1;
   return {
     key, offsets: Array.from(r.offsets), trained, totalTokens: r.totalTokens, trainedTokens: r.trainedTokens,
     flags: AUDIT_FLAGS.filter((f) => r.flags[f]), policy, maxLength,

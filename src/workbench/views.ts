@@ -2,7 +2,7 @@
  * What the workbench webview is sent, built from the core document. No
  * vscode import: the unit tests and the benchmark use these too.
  */
-import type { CorpusDocument, LineEntry, PairGroup } from '../core/corpusDocument';
+import type { CorpusDocument, LineEntry, PairGroup } from '../core/workbench';
 import { compareSamples } from '../core/draftCompare';
 import { parseTrace, type RegionName, type Span } from '../core/template';
 import type { FacetValues, PairSide, PairView, RowView, SampleDetail } from '../core/protocols/workbench';

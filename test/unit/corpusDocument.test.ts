@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CorpusDocument, EditHistory, checkConsistency, compileSearch, setTopLevelField } from '../../src/core/corpusDocument';
+import { CorpusDocument, EditHistory, checkConsistency, compileSearch, setTopLevelField } from '../../src/core/workbench';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'workbench', 'pairs.dcd.jsonl');
 const fixtureLines = fs.readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l.trim());

@@ -402,3 +402,32 @@ describe('CorpusDiagnoser', () => {
     assert.equal(parse(diag.fix!.newLine).text, renderTrace(fieldsOf(parse(broken))).text);
   });
 });
+
+describe('diagnostics and the CLI input layer agree', () => {
+  it('reports too-deep and too-long lines as the input layer classifies them', () => {
+    const deep = `{"a":${'['.repeat(300)}${']'.repeat(300)}}`;
+    const [d] = diagnoseCorpusLine(deep, 2);
+    assert.equal(d.code, 'too-deep');
+    assert.equal(d.severity, 'error');
+    assert.match(d.message, /deeper than 256 levels/);
+
+    const long = `{"id":"x","pad":"${'é'.repeat(9 * 1024 * 1024)}"}`;
+    const ds = diagnoseCorpusLine(long, 0);
+    assert.deepEqual(ds.map((x) => x.code), ['too-long']);
+    assert.equal(ds[0].severity, 'error');
+    assert.match(ds[0].message, /over the 16777216-byte limit/);
+  });
+
+  it('warns on a repeated id, naming the first line, on the id itself', async () => {
+    const d = new CorpusDiagnoser();
+    const lines = [GSM, MATH42, '', GSM, MATH33];
+    const perLine = await d.diagnoseAll(lines);
+    assert.ok(!perLine.some((x) => x.code === 'duplicate-id'), 'line results stay per line');
+    const dups = d.duplicateIds(lines);
+    assert.equal(dups.length, 1);
+    const [dup] = dups;
+    assert.deepEqual([dup.line, dup.code, dup.severity], [3, 'duplicate-id', 'warning']);
+    assert.equal(dup.message, `Duplicate id ${JSON.stringify(parse(GSM).id)} (also on line 1).`);
+    assert.equal(GSM.slice(dup.startChar, dup.endChar), JSON.stringify(parse(GSM).id));
+  });
+});

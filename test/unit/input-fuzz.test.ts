@@ -13,7 +13,7 @@ import { isUtf8 } from 'node:buffer';
 import { seededRandom } from '../../src/core/random';
 import { checkCorpusBytes } from '../../src/core/corpusInput';
 import { forEachJsonlRowInBuffer } from '../../src/core/jsonlFile';
-import { CorpusDocument } from '../../src/core/corpusDocument';
+import { CorpusDocument } from '../../src/core/workbench';
 
 const REPO = path.join(__dirname, '..', '..');
 const REAL_LINES = [

@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseJsonl, type JsonlRow } from '../../src/core/jsonl';
+import { spawnSync } from 'node:child_process';
+import { MAX_LINE_BYTES, parseJsonl, type JsonlRow } from '../../src/core/jsonl';
 import { forEachJsonlRow, forEachJsonlRowInBuffer } from '../../src/core/jsonlFile';
 
 async function readRows(file: string): Promise<JsonlRow<unknown>[]> {
@@ -63,5 +64,36 @@ describe('streamed JSONL file reading', () => {
     assert.equal(bad.byte, head.length);
     assert.equal(streamed[3].kind, 'value');
     assert.deepEqual(parseJsonl('\uFEFF{"a":1}\n').map((r) => r.kind), ['value'], 'a BOM in decoded text is skipped too');
+  });
+
+  it('skips a line over the limit to its newline without holding it, and reports it as too long', async () => {
+    const size = 40 * 1024 * 1024;
+    const file = path.join(dir, 'overlong.jsonl');
+    const fd = fs.openSync(file, 'w');
+    try {
+      fs.writeSync(fd, '{"a":1}\n\n\uFEFF{"s":"');
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      for (let written = 0; written < size; written += chunk.length) fs.writeSync(fd, chunk);
+      fs.writeSync(fd, '"}\r\n{"b":2}\n' + 'y'.repeat(MAX_LINE_BYTES + 5));
+    } finally {
+      fs.closeSync(fd);
+    }
+    const streamed = await readRows(file);
+    const inMemory: JsonlRow<unknown>[] = [];
+    forEachJsonlRowInBuffer(fs.readFileSync(file), (r) => inMemory.push(r));
+    assert.deepEqual(streamed, inMemory);
+    assert.deepEqual(streamed.map((r) => [r.line, r.kind === 'error' ? r.code : 'value']), [[1, 'value'], [3, 'too-long'], [4, 'value'], [5, 'too-long']]);
+
+    // Peak memory, in a process of its own: a reader that held the line would need its 40 MiB and more.
+    const script = path.join(dir, 'measure.ts');
+    fs.writeFileSync(script, [
+      `import { forEachJsonlRow } from ${JSON.stringify(path.resolve(__dirname, '../../src/core/jsonlFile'))};`,
+      'const before = process.resourceUsage().maxRSS;',
+      `void forEachJsonlRow(${JSON.stringify(file)}, () => undefined).then(() => console.log(JSON.stringify({ extraKiB: process.resourceUsage().maxRSS - before })));`,
+    ].join('\n'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { extraKiB } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { extraKiB: number };
+    assert.ok(extraKiB * 1024 < 1.5 * MAX_LINE_BYTES, `the reader took ${Math.round(extraKiB / 1024)} MiB more for a ${size / 1048576} MiB line`);
   });
 });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CorpusDocument, EditHistory } from '../../src/core/corpusDocument';
+import { CorpusDocument, EditHistory } from '../../src/core/workbench';
 import { facets, findPair, rowWindow, sampleDetail } from '../../src/workbench/views';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'workbench', 'pairs.dcd.jsonl');

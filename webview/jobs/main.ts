@@ -10,6 +10,7 @@ import { connect, el } from '../common/bridge';
 import { button } from '../common/toolkit';
 import { CHART_METRICS, type ChartMetric, type ChartPoint, type ChartRun, type JobsHostApi, type JobsWebviewApi } from '../../src/core/protocols/jobs';
 import { formatMeasured, isNonFinite, measuredNumber } from '../../src/core/jobs/measured';
+import { isJobStatus, isTerminal } from '../../src/core/jobs/status';
 
 const TITLES: Record<ChartMetric, string> = { loss: 'loss', lr: 'learning rate', grad_norm: 'grad norm', tokens_per_s: 'tokens/s' };
 const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
@@ -78,7 +79,7 @@ export function ema(values: number[], alpha: number): Array<number | null> {
 function eta(r: Run): string {
   const last = r.points[r.points.length - 1];
   const total = r.info.totalSteps;
-  if (['succeeded', 'failed', 'cancelled'].includes(r.info.status)) return r.info.status;
+  if (isJobStatus(r.info.status) && isTerminal(r.info.status)) return r.info.status;
   if (!last || !total || last.step <= 0) return 'ETA —';
   const left = (last.elapsed_s / last.step) * Math.max(0, total - last.step);
   const m = Math.floor(left / 60);

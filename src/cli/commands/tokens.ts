@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
 import { readCorpusForCli } from '../input';
-import { isMaskPolicy, MASK_POLICIES, DEFAULT_MAX_LENGTH, type MaskPolicy } from '../../core/mask';
+import { isMaskPolicy, IGNORE_INDEX, MASK_POLICIES, DEFAULT_MAX_LENGTH, type MaskPolicy } from '../../core/mask';
 import { corpusTraces } from '../../core/pack';
 import { tokenizeTrace } from '../../core/tokenizer';
 
@@ -67,7 +67,7 @@ export function register(program: Command): void {
       if (flagged.length) lines.push(`flags: ${flagged.join(', ')}`);
       for (let i = 0; i < t.ids.length; i++) {
         const [s, e] = offsets[i];
-        lines.push(`${String(i).padStart(6)} ${String(t.ids[i]).padStart(6)} ${t.labels[i] === -100 ? '  -' : '  T'} ${JSON.stringify(trace.text.slice(s, e))}`);
+        lines.push(`${String(i).padStart(6)} ${String(t.ids[i]).padStart(6)} ${t.labels[i] === IGNORE_INDEX ? '  -' : '  T'} ${JSON.stringify(trace.text.slice(s, e))}`);
       }
       process.stdout.write(lines.join('\n') + '\n');
     });

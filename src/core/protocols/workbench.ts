@@ -8,11 +8,11 @@
  * the document changed (edits, undo, revert) or token columns arrived.
  */
 import type { Api } from '../protocol';
-import type { RowFilter, RowFlag, RowSort, ReviewStatus, WorkbenchStats } from '../corpusDocument';
+import type { RowFilter, RowFlag, RowSort, ReviewStatus, WorkbenchStats } from '../workbench';
 import type { DiffOp, StageName } from '../draftCompare';
 import type { RegionName, Span } from '../template';
 
-export type { RowFilter, RowSort, RowFlag, ReviewStatus, WorkbenchStats } from '../corpusDocument';
+export type { RowFilter, RowSort, RowFlag, ReviewStatus, WorkbenchStats } from '../workbench';
 
 /** What the webview persists (webview state) and the host keeps per file (workspaceState). */
 export interface WorkbenchViewState {

@@ -11,8 +11,8 @@ import { TokenCache, defaultCacheDir, sampleKey } from './cache';
 import { TokenizerPool, defaultWorkerCount } from './pool';
 import { resolveTokenizerSource, sha256Hex, type TokenizerSource } from './source';
 import type { WorkItem, WorkResult } from './protocol';
-import { parseTrace } from '../template';
-import { packLayout, traceLayout, unpackLayout, type TraceLayout } from '../mask';
+import { layoutTrace } from './trace';
+import { packLayout, unpackLayout, type TraceLayout } from '../mask';
 
 export interface CorpusTokenOptions {
   /** Template preset of the traces (default `paper`). */
@@ -162,9 +162,7 @@ export async function tokenizeCorpus(inputs: readonly CorpusInput[], wantIds: bo
         const writes: Promise<void>[] = [];
         for (const item of job) {
           try {
-            const { rendered } = parseTrace(item.text, preset);
-            const enc = engine.encode(item.text);
-            const layout = traceLayout(enc.offsets, rendered);
+            const { enc, layout } = layoutTrace(engine, item.text, preset);
             if (cache) writes.push(cache.write(item.key, layout, enc.ids).catch(() => undefined));
             accept({ key: item.key, layout: packLayout(layout), ids: wantIds ? enc.ids : undefined });
           } catch (err) {

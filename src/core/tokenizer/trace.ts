@@ -7,7 +7,7 @@ import {
   DEFAULT_MAX_LENGTH, DEFAULT_POLICY, labelsFor, summarizeMask, traceLayout,
   type MaskFlags, type MaskPolicy, type TraceLayout,
 } from '../mask';
-import type { TokenEngine } from './engine';
+import type { Encoded, TokenEngine } from './engine';
 
 export interface TraceTokenOptions {
   policy?: MaskPolicy;
@@ -34,15 +34,24 @@ export interface TokenizedTrace {
 }
 
 /**
+ * Parse → encode → layout: the one pipeline every tokenizing path (this
+ * thread, the pool's workers, the corpus tokenizer) runs, so their layouts
+ * cannot drift. Throws TraceStructureError when the text is not a trace of the preset.
+ */
+export function layoutTrace(engine: TokenEngine, text: string, preset = 'paper'): { rendered: RenderedTrace; enc: Encoded; layout: TraceLayout } {
+  const { rendered } = parseTrace(text, preset);
+  const enc = engine.encode(text);
+  return { rendered, enc, layout: traceLayout(enc.offsets, rendered) };
+}
+
+/**
  * Tokenizes a rendered trace with an engine in this thread. The text must
  * parse as a trace of the preset (parseTrace); a TraceStructureError says why not.
  */
 export function tokenizeTraceWith(engine: TokenEngine, text: string, opts: TraceTokenOptions = {}): TokenizedTrace {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const maxLength = opts.maxLength ?? DEFAULT_MAX_LENGTH;
-  const { rendered } = parseTrace(text, opts.preset ?? 'paper');
-  const enc = engine.encode(text);
-  const layout = traceLayout(enc.offsets, rendered);
+  const { rendered, enc, layout } = layoutTrace(engine, text, opts.preset);
   const summary = summarizeMask(layout, policy, maxLength);
   const kept = summary.tokens;
   return {

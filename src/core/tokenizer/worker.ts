@@ -7,9 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { TokenEngine } from './engine';
 import { TokenCache } from './cache';
-import { tokenizeTraceWith } from './trace';
-import { parseTrace } from '../template';
-import { packLayout, traceLayout } from '../mask';
+import { layoutTrace, tokenizeTraceWith } from './trace';
+import { packLayout } from '../mask';
 import type { FromWorker, ToWorker, TraceReply, WorkItem, WorkResult, WorkerInit } from './protocol';
 
 const port = parentPort;
@@ -30,9 +29,7 @@ post({ type: 'ready', vocabSize: engine.vocabSize });
 
 async function runItem(item: WorkItem, transfer: ArrayBuffer[], writes: Promise<void>[]): Promise<WorkResult> {
   try {
-    const { rendered } = parseTrace(item.text, item.preset);
-    const enc = engine.encode(item.text);
-    const layout = traceLayout(enc.offsets, rendered);
+    const { enc, layout } = layoutTrace(engine, item.text, item.preset);
     if (cache) writes.push(cache.write(item.key, layout, enc.ids).catch(() => undefined));
     const res: WorkResult = { key: item.key, layout: packLayout(layout) };
     if (item.wantIds) { res.ids = enc.ids; transfer.push(enc.ids.buffer as ArrayBuffer); }
