@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BatchProgress, BatchSummary } from '../core/local/batch';
 import type { DownloadProgress } from '../core/local/download';
+import { formatBytes } from '../core/format';
 
 /** "42s", "3m 05s", "1h 02m". */
 export function formatDuration(ms: number): string {
@@ -16,14 +17,7 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };
 
 /** The batch notification's message: "3/28 drafts · 41.2 tok/s · ETA 1m 05s". */
 export function batchProgressMessage(p: BatchProgress): string {

@@ -7,12 +7,13 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { JobRecord } from '../core/jobs/store';
 import type { JobEngine } from '../core/jobs/engine';
+import { isTerminal } from '../core/jobs/status';
 import { LossChartPanel } from './chartPanel';
 import { formatBytes } from './hostsView';
 import { assertTrusted } from './jobsModel';
 import { jobIdOf, jobItems, pickHost, pickJob, type RemoteFeature } from './pickers';
 
-const isLive = (j: JobRecord) => !['succeeded', 'failed', 'cancelled'].includes(j.status);
+const isLive = (j: JobRecord) => !isTerminal(j.status);
 
 export async function showLossCurves(r: RemoteFeature, ids: string[]): Promise<LossChartPanel> {
   await r.model.reload();

@@ -15,8 +15,8 @@ test('durations and sizes read naturally', () => {
   assert.equal(formatDuration(185_000), '3m 05s');
   assert.equal(formatDuration(3_720_000), '1h 02m');
   assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(1536), '1.5 KB');
-  assert.equal(formatBytes(300 * 1024 * 1024), '300 MB');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(300 * 1024 * 1024), '300.0 MiB');
 });
 
 test('batch progress message shows done/total, speed and ETA', () => {
@@ -39,7 +39,7 @@ test('batch summary message counts verdicts and says how to resume', () => {
 
 test('download progress message names the file and the bytes', () => {
   const p = { phase: 'downloading' as const, file: 'onnx/model_q4.onnx', fileLoaded: 0, fileTotal: null, loaded: 2048, total: 4 * 1024 * 1024, filesDone: 2, filesTotal: 5, bytesPerSecond: 1024 };
-  assert.equal(downloadProgressMessage(p), 'onnx/model_q4.onnx (3/5) · 2.0 KB / 4.0 MB · 1.0 KB/s');
+  assert.equal(downloadProgressMessage(p), 'onnx/model_q4.onnx (3/5) · 2.0 KiB / 4.0 MiB · 1.0 KiB/s');
   assert.equal(downloadProgressMessage({ ...p, phase: 'listing' }), 'listing files…');
 });
 

@@ -4,6 +4,7 @@
  * tokens. Sample text is only ever set as text.
  */
 import { el } from '../common/bridge';
+import { firstTokenEndingAfter } from '../../src/core/tokenizer/offsets';
 import { button, checkbox, tag } from '../common/toolkit';
 import type { MaskOverlay, SampleDetail } from '../../src/core/protocols/workbench';
 import { REGION_NAMES, type RegionName } from '../../src/core/template';
@@ -45,7 +46,7 @@ function renderTrace(s: SampleDetail, mask: MaskOverlay | null): HTMLElement {
     const keptEnd = tokenCount ? mask.offsets[2 * tokenCount - 1] : 0;
     for (const p of pieces) {
       const box = el('span', { className: cls(p.region) });
-      let i = firstTokenAt(mask.offsets, p.start);
+      let i = firstTokenEndingAfter(mask.offsets, p.start);
       let at = p.start;
       while (at < p.end) {
         if (i >= tokenCount || at >= keptEnd) {
@@ -72,12 +73,6 @@ function renderTrace(s: SampleDetail, mask: MaskOverlay | null): HTMLElement {
     trace.append(box);
   }
   return trace;
-}
-
-function firstTokenAt(offsets: number[], pos: number): number {
-  let lo = 0, hi = offsets.length >> 1;
-  while (lo < hi) { const mid = (lo + hi) >>> 1; if (offsets[2 * mid + 1] <= pos) lo = mid + 1; else hi = mid; }
-  return lo;
 }
 
 let sampleSeq = 0;

@@ -2,6 +2,7 @@
 import { el } from '../common/bridge';
 import { button, checkbox, dropdown, textField } from '../common/toolkit';
 import type { FacetValues, ReviewStatus, RowFilter, RowFlag } from '../../src/core/protocols/workbench';
+import { ROW_FLAGS } from '../../src/core/workbench/flags';
 import { countEl, toolbar } from './dom';
 import { runView } from './list';
 import { endpoint, st } from './state';
@@ -19,7 +20,6 @@ function optionList(all: string, values: readonly string[]): { value: string; la
   return [{ value: '', label: all }, ...values.map((v) => ({ value: v, label: v }))];
 }
 
-const FLAG_OPTIONS: RowFlag[] = ['truncated', 'verdict_cut', 'answer_cut', 'zero_trained', 'disagreement', 'malformed', 'incomplete', 'noted'];
 
 export function renderToolbar(): void {
   const f: RowFilter = st.view.filter;
@@ -38,7 +38,7 @@ export function renderToolbar(): void {
   const cot = dropdown(optionList('all cot_types', facetValues.cotTypes), f.cotTypes?.[0] ?? '', (value) => { st.view.filter.cotTypes = value ? [value] : []; filterChanged(); }, { id: 'filter-cot' });
   const review = dropdown(optionList('any review', ['unreviewed', 'accepted', 'rejected', 'flagged']), f.review?.[0] ?? '',
     (value) => { st.view.filter.review = value ? [value as ReviewStatus] : []; filterChanged(); }, { id: 'filter-review' });
-  const flags = dropdown(optionList('any flags', FLAG_OPTIONS), f.flags?.[0] ?? '', (value) => { st.view.filter.flags = value ? [value as RowFlag] : []; filterChanged(); }, { id: 'filter-flags' });
+  const flags = dropdown(optionList('any flags', ROW_FLAGS), f.flags?.[0] ?? '', (value) => { st.view.filter.flags = value ? [value as RowFlag] : []; filterChanged(); }, { id: 'filter-flags' });
   const num = (v: string): number | null => (v.trim() && Number.isFinite(Number(v)) ? Number(v) : null);
   const tmin = textField('min tokens', (v) => { st.view.filter.tokenMin = num(v); filterChanged(400); }, { id: 'filter-tmin', value: f.tokenMin != null ? String(f.tokenMin) : '' });
   const tmax = textField('max tokens', (v) => { st.view.filter.tokenMax = num(v); filterChanged(400); }, { id: 'filter-tmax', value: f.tokenMax != null ? String(f.tokenMax) : '' });

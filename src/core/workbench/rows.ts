@@ -5,7 +5,7 @@
  */
 import type { DcdSample, ReviewState } from '../model';
 import { verify } from '../answer';
-import { AUDIT_FLAGS, type AuditFlag } from '../audit';
+import type { AuditFlag } from '../audit';
 import { classifyJsonlLine } from '../jsonl';
 import { sampleKeys } from '../stats';
 
@@ -59,9 +59,7 @@ export interface TokenInfo {
 
 export const QUESTION_CHARS = 200;
 
-/** Flags the list can filter on: the mask audit's, the consistency check, malformed and incomplete lines. */
-export type RowFlag = AuditFlag | 'disagreement' | 'malformed' | 'incomplete' | 'noted';
-export const ROW_FLAGS: readonly RowFlag[] = [...AUDIT_FLAGS, 'disagreement', 'malformed', 'incomplete', 'noted'];
+export { ROW_FLAGS, type RowFlag } from './flags';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
