@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildCorpus } from '../src/core/build';
+import { buildCorpus } from '../src/core/corpus/build';
 import { clearVerifierCaches } from '../src/core/answer';
 
 const FIX = path.join(__dirname, '..', 'test', 'fixtures', 'corpus');

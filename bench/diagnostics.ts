@@ -13,8 +13,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CorpusDiagnoser, diagnoseCorpusLine } from '../src/core/diagnostics';
-import { renderTrace, type TraceFields } from '../src/core/template';
+import { CorpusDiagnoser, diagnoseCorpusLine } from '../src/core/corpus/diagnostics';
+import { renderTrace, type TraceFields } from '../src/core/trace/template';
 
 const SAMPLES = 1675;
 const TARGET_BYTES = 70e6;

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseResultsJson } from '../src/core/eval/results';
 import { parseSamplesJsonl } from '../src/core/eval/samples';
 import { checkContamination, type TextItem } from '../src/core/eval/contamination';
-import { parseTrace } from '../src/core/template';
+import { parseTrace } from '../src/core/trace/template';
 import { buildResultsView, groupRuns, resultsCsv, type LoadedResultFile } from '../src/eval/resultsModel';
 import { segmentOutput } from '../src/eval/outputRegions';
 import { contaminationMarkdown } from '../src/eval/contaminationReport';

@@ -21,8 +21,8 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BareOrtGreedy } from '../src/core/local/bareOrt';
-import { LocalEngine } from '../src/core/local/engine';
+import { BareOrtGreedy } from '../src/core/drafting/bareOrt';
+import { LocalEngine } from '../src/core/drafting/engine';
 import { ensureTestModel, type TestModelShape } from '../test/support/testModel';
 
 const QUESTION = 'Janet’s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers\' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers\' market?';

@@ -27,8 +27,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { TokenEngine, resolveTokenizerSource, defaultWorkerCount } from '../src/core/tokenizer';
-import { auditCorpus } from '../src/core/audit';
-import { renderTrace } from '../src/core/template';
+import { auditCorpus } from '../src/core/training/audit';
+import { renderTrace } from '../src/core/trace/template';
 
 const ROOT = path.join(__dirname, '..');
 

@@ -23,8 +23,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TokenizerPool, TokenEngine, resolveTokenizerSource, tokenizeTrace } from '../src/core/tokenizer';
-import { renderTrace, type TraceFields } from '../src/core/template';
-import { diagnoseCorpusLine } from '../src/core/diagnostics';
+import { renderTrace, type TraceFields } from '../src/core/trace/template';
+import { diagnoseCorpusLine } from '../src/core/corpus/diagnostics';
 import { verify, clearVerifierCaches } from '../src/core/answer';
 import { overlaySpans } from '../src/traces/overlaySpans';
 

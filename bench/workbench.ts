@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorpusDocument } from '../src/core/workbench';
-import { renderTrace } from '../src/core/template';
+import { renderTrace } from '../src/core/trace/template';
 import { rowWindow, findPair } from '../src/workbench/views';
 
 const TARGET_BYTES = 70 * 1024 * 1024;

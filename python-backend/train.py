@@ -133,7 +133,7 @@ def recipe_of(r) -> dict:
 
 
 def recipe_from_export(args, export) -> dict:
-    """The export's own plan (docs/FORMATS.md section 1), written by `dcd pack` from src/core/plan.ts:
+    """The export's own plan (docs/FORMATS.md section 1), written by `dcd pack` from src/core/training/plan.ts:
     what the extension showed is what runs. A --preset other than the plan's is a mistake unless
     recipe flags say what to run instead."""
     from dcd_backend.export import ExportError

@@ -21,7 +21,7 @@ const nodeEntries = [
   ['src/extension.ts', 'extension.js'],
   ['src/cli/index.ts', 'cli.js'],
   ['src/core/tokenizer/worker.ts', 'tokenizer-worker.js'],
-  ['src/core/local/worker.ts', 'local-worker.js'],
+  ['src/core/drafting/worker.ts', 'local-worker.js'],
   ['test/integration/index.ts', 'test/integration/index.js'],
   ['test/electron.ts', 'test/electron.js'],
 ].filter(([entry]) => exists(entry));

@@ -15,7 +15,7 @@ import { registerTraces, type TracesApi } from './traces';
 import { registerWorkbench, type WorkbenchApi } from './workbench';
 import { registerEval, type EvalApi } from './eval';
 import { registerRemote, type RemoteApi } from './remote';
-import { registerLocal, type LocalApi } from './local';
+import { registerLocal, type LocalApi } from './drafting';
 import { version } from '../package.json';
 
 /** What `activate` returns: used by the in-VS Code tests and by other extensions. */

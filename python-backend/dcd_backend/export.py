@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 EXPORT_FILES = ("ids.npy", "labels.npy", "offsets.npy")
-# The label of an untrained token: the value the extension writes (src/core/mask.ts) and torch ignores.
+# The label of an untrained token: the value the extension writes (src/core/trace/mask.ts) and torch ignores.
 IGNORE_INDEX = -100
 
 

@@ -34,7 +34,7 @@ class Recipe:
     seed: int
 
 
-# The paper and smoke recipes live in src/core/plan.ts and reach the trainer through the export's
+# The paper and smoke recipes live in src/core/training/plan.ts and reach the trainer through the export's
 # manifest.plan. This is the only recipe defined here: a tiny-model, high-lr run that shows a
 # falling loss on a CPU within seconds (tests, the demo, the benchmark). It does not cut samples:
 # the export's own max_length is the only truncation.
@@ -56,7 +56,7 @@ def warmup_steps_for(total_steps: int, warmup_ratio: float) -> int:
 
 def step_counts(samples: int, epochs: int, global_batch: int, warmup_ratio: float,
                 cap: Optional[int] = None) -> Tuple[int, int, int]:
-    """The arithmetic of src/core/plan.ts, and its only Python copy: (steps per epoch, optimizer
+    """The arithmetic of src/core/training/plan.ts, and its only Python copy: (steps per epoch, optimizer
     steps, warmup steps) with steps per epoch = floor(samples / global batch), optimizer steps =
     epochs x that, at most ``cap``, and warmup = ceil(warmup_ratio x optimizer steps)."""
     per_epoch = samples // global_batch
@@ -70,7 +70,7 @@ def manifest_plan(samples: int, preset: str, epochs: int, grad_accum: int, lr: f
                   warmup_ratio: float = 0.05, max_steps: Optional[int] = None, micro_batch: int = 1,
                   tokens: Optional[int] = None, trained_tokens: Optional[int] = None,
                   model: str = "builtin:tiny") -> dict:
-    """A manifest ``plan`` section (docs/FORMATS.md section 1), shaped like core/plan.ts's
+    """A manifest ``plan`` section (docs/FORMATS.md section 1), shaped like core/training/plan.ts's
     TrainingPlan, for exports written on the Python side (synthetic test data)."""
     per_epoch, steps, warmup = step_counts(samples, epochs, micro_batch * grad_accum, warmup_ratio, cap=max_steps)
     return {"preset": preset, "model": model, "samples": samples, "epochs": epochs, "micro_batch": micro_batch,

@@ -185,7 +185,7 @@ class PlanArithmetic(unittest.TestCase):
         self.assertIsNone(CPU_SMOKE.max_length)   # the export's own cut is the only one
 
     def test_manifest_plan_mirrors_core_plan(self):
-        # the numbers test/unit/plan.test.ts asserts for core/plan.ts
+        # the numbers test/unit/plan.test.ts asserts for core/training/plan.ts
         paper = manifest_plan(1675, "paper", epochs=5, grad_accum=16, lr=1e-5, tokens=10, trained_tokens=7)
         self.assertEqual((paper["steps_per_epoch"], paper["optimizer_steps"], paper["warmup_steps"]), (104, 520, 26))
         self.assertEqual(manifest_plan(1680, "paper", epochs=5, grad_accum=16, lr=1e-5)["warmup_steps"], 27)

@@ -1,12 +1,12 @@
 /**
  * How every corpus-reading command turns input problems into its outcome
- * (the classes of src/core/corpusInput.ts): warnings go to stderr and to the
+ * (the classes of src/core/io/corpusInput.ts): warnings go to stderr and to the
  * JSON `warnings` key; errors go to stderr (and, with --json, to an `errors`
  * document on stdout) and end the command with exit code 2.
  */
 import {
   errorsOf, formatProblem, readCorpusInput, warningsOf, type CorpusRead, type FieldRules, type InputProblem,
-} from '../core/corpusInput';
+} from '../core/io/corpusInput';
 import { CliError, printJson } from './output';
 
 /** The JSON form of a problem (keys only added, never renamed: a CLI contract). */

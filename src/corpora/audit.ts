@@ -4,7 +4,7 @@
  * cancel. Results are kept per corpus and shown in the Corpora view.
  */
 import * as vscode from 'vscode';
-import { auditCorpus, type AuditResult } from '../core/audit';
+import { auditCorpus, type AuditResult } from '../core/training/audit';
 import type { LoadedCorpus } from './corpusFiles';
 import { maskSettings, tokenizerPool } from '../services/tokenizerPool';
 

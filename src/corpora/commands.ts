@@ -4,9 +4,9 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { buildCorpus, type BuildResult } from '../core/build';
+import { buildCorpus, type BuildResult } from '../core/corpus/build';
 import { verify, type Verification } from '../core/answer';
-import { formatJsonlError } from '../core/jsonl';
+import { formatJsonlError } from '../core/io/jsonl';
 import { setting, Settings } from '../services/config';
 
 export interface BuildRequest { s1k: vscode.Uri; drafts?: vscode.Uri; out: vscode.Uri; open?: boolean }

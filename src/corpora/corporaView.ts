@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { setting, Settings } from '../services/config';
 import { loadCorpus, type LoadedCorpus } from './corpusFiles';
 import type { AuditStore } from './audit';
-import { AUDIT_FLAGS, type AuditFlag } from '../core/audit';
-import { corpusSummaryMarkdown } from '../core/markdown';
+import { AUDIT_FLAGS, type AuditFlag } from '../core/training/audit';
+import { corpusSummaryMarkdown } from '../core/display/markdown';
 
 type Node =
   | { kind: 'file'; corpus: LoadedCorpus }

@@ -1,8 +1,8 @@
 /** Reads corpus files of the workspace through VS Code's file system (works for remote workspaces too). */
 import * as vscode from 'vscode';
-import { parseCorpus, summarizeCorpus, type CorpusSummary } from '../core/corpus';
-import type { JsonlRow } from '../core/jsonl';
-import type { DcdSample } from '../core/model';
+import { parseCorpus, summarizeCorpus, type CorpusSummary } from '../core/corpus/summary';
+import type { JsonlRow } from '../core/io/jsonl';
+import type { DcdSample } from '../core/trace/model';
 
 export interface LoadedCorpus {
   uri: vscode.Uri;

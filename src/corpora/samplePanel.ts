@@ -3,9 +3,9 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
 import type { SampleHostApi, SampleView, SampleWebviewApi } from '../core/protocols/sample';
-import { parseTrace } from '../core/template';
+import { parseTrace } from '../core/trace/template';
 import { loadCorpus, type LoadedCorpus } from './corpusFiles';
-import type { DcdSample } from '../core/model';
+import type { DcdSample } from '../core/trace/model';
 
 export class SamplePanel implements vscode.Disposable {
   static current: SamplePanel | undefined;

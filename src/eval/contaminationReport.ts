@@ -6,7 +6,7 @@
  */
 import type { ContaminationReport } from '../core/eval/contamination';
 import type { TextItem } from '../core/eval/contamination';
-import { mdCell } from '../core/markdown';
+import { mdCell } from '../core/display/markdown';
 
 export { mdCell };
 

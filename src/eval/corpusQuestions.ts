@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { getField, parseRecords, type TextItem } from '../core/eval/contamination';
 import { NgramIndex } from '../core/eval/similarity';
-import { parseJsonl } from '../core/jsonl';
+import { parseJsonl } from '../core/io/jsonl';
 import { setting, Settings } from '../services/config';
 import { detectQuestionField, type CorpusOrigin } from './contaminationReport';
 import { displayPath, readText } from './workspaceFiles';

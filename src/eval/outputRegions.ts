@@ -13,7 +13,7 @@
  * and the tags are bare `think` / `answer` lines; those are recognised when
  * the output has no `<|im_start|>` tag at all.
  */
-import { PRESETS } from '../core/template';
+import { PRESETS } from '../core/trace/template';
 import type { OutputRegion, OutputSegment } from '../core/protocols/eval';
 
 const THINK = '<|im_start|>think';

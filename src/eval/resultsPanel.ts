@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import * as os from 'node:os';
 import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
 import type { EvalRunSamples, ResultsHostApi, ResultsViewState, ResultsWebviewApi } from '../core/protocols/eval';
-import { OfferedUris } from '../core/webviewUris';
+import { OfferedUris } from '../core/protocols/offeredUris';
 import { buildResultsView, DEFAULT_BASELINE, groupRuns, resultsCsv, type EvalRun, type LoadedResultFile } from './resultsModel';
 import { resultsStateUris, resultsUriHandlers } from './uriRequests';
 import { displayPath, loadResultsFrom, samplesIn, workspaceResults, writeTextAtomic } from './workspaceFiles';

@@ -14,7 +14,7 @@ import {
   WORKSPACE_CORPUS, type CorpusChoice, type EvalSampleDetail, type EvalSampleItem, type EvalSamplesHostApi, type EvalSamplesInit,
   type EvalSamplesWebviewApi, type SimilarResult,
 } from '../core/protocols/eval';
-import { OfferedUris } from '../core/webviewUris';
+import { OfferedUris } from '../core/protocols/offeredUris';
 import { questionOfSample } from './contaminationReport';
 import { CorpusIndexCache, workspaceCorpora } from './corpusQuestions';
 import { segmentOutput } from './outputRegions';

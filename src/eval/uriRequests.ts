@@ -4,9 +4,9 @@
  * sent can be tested without an extension host; the panels pass in what
  * actually opens the file.
  */
-import type { RequestHandlers } from '../core/protocol';
+import type { RequestHandlers } from '../core/protocols/endpoint';
 import { WORKSPACE_CORPUS, type EvalSamplesHostApi, type ResultsHostApi, type ResultsViewState, type SimilarResult } from '../core/protocols/eval';
-import type { OfferedUris } from '../core/webviewUris';
+import type { OfferedUris } from '../core/protocols/offeredUris';
 
 /** Every URI the Results view state links to (results files and sample logs). */
 export function resultsStateUris(s: ResultsViewState): string[] {

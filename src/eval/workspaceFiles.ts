@@ -1,6 +1,6 @@
 /** Finding and reading eval files through VS Code's file system (so remote workspaces work too). */
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../core/atomicWrite';
+import { writeFileAtomic } from '../core/io/atomicWrite';
 import { isResultsJson, parseResultsJson } from '../core/eval/results';
 import { taskFromSamplesFileName } from '../core/eval/samples';
 import type { EvalRunSamples } from '../core/protocols/eval';

@@ -5,7 +5,7 @@
  * hands its CSV / PNG exports to the host, which writes them atomically.
  */
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../core/atomicWrite';
+import { writeFileAtomic } from '../core/io/atomicWrite';
 import type { ChartPoint, ChartRun, JobsHostApi, JobsWebviewApi } from '../core/protocols/jobs';
 import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
 import type { JobsModel } from './jobsModel';

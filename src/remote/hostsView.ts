@@ -9,7 +9,7 @@ import { jobDescription } from '../core/jobs/describe';
 import type { HostProfile } from '../core/remote/profiles';
 import type { HostReport } from '../core/remote/hostCheck';
 import type { JobsModel } from './jobsModel';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/display/bytes';
 
 export type Node =
   | { kind: 'group'; group: 'hosts' | 'jobs' }

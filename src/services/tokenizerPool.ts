@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { TokenizerPool, WORKER_BUNDLE, defaultCacheDir, defaultWorkerCount, resolveTokenizerSource } from '../core/tokenizer';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } from '../core/mask';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } from '../core/trace/mask';
 import { setting, Settings } from './config';
 
 let shared: Promise<TokenizerPool> | undefined;

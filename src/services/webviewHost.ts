@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { Endpoint, type Api, type RequestHandlers, type EventHandlers } from '../core/protocol';
+import { Endpoint, type Api, type RequestHandlers, type EventHandlers } from '../core/protocols/endpoint';
 
 export function makeNonce(): string {
   return randomBytes(16).toString('base64');

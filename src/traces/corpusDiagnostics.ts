@@ -1,7 +1,7 @@
 /**
  * Problems for corpus JSONL files (`dcd.corpusGlob`), with quick fixes.
  *
- * The checks are the core's (src/core/diagnostics.ts): a `CorpusDiagnoser`
+ * The checks are the core's (src/core/corpus/diagnostics.ts): a `CorpusDiagnoser`
  * per file re-checks only changed lines, in time slices (the extension host
  * never runs more than one slice, ~12 ms, without yielding), after a debounce
  * on edits. The verifier runs inside those checks.
@@ -17,11 +17,11 @@
  * they change on disk.
  */
 import * as vscode from 'vscode';
-import { CorpusDiagnoser, diagnoseCorpusLine, type Diagnostic as CoreDiagnostic, type DiagnosticContext } from '../core/diagnostics';
+import { CorpusDiagnoser, diagnoseCorpusLine, type Diagnostic as CoreDiagnostic, type DiagnosticContext } from '../core/corpus/diagnostics';
 import { verify } from '../core/answer';
-import { summarizeMask } from '../core/mask';
+import { summarizeMask } from '../core/trace/mask';
 import { tokenizeCorpus, defaultWorkerCount } from '../core/tokenizer';
-import { splitLines } from '../core/jsonl';
+import { splitLines } from '../core/io/jsonl';
 import { setting, Settings, SECTION } from '../services/config';
 import { maskSettings } from './tokens';
 

@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { MASK_POLICIES, isMaskPolicy, type MaskPolicy } from '../core/mask';
-import { parseCorpus } from '../core/corpus';
-import type { Verdict } from '../core/model';
+import { MASK_POLICIES, isMaskPolicy, type MaskPolicy } from '../core/trace/mask';
+import { parseCorpus } from '../core/corpus/summary';
+import type { Verdict } from '../core/trace/model';
 import { setting, Settings } from '../services/config';
 import type { ExtensionServices } from '../services';
 import { TraceFileSystem, TRACE_SCHEME, traceUri, detectPreset } from './traceFs';

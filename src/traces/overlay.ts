@@ -6,7 +6,7 @@
  * only turns them into decorations.
  */
 import * as vscode from 'vscode';
-import { IGNORE_INDEX, MASK_POLICIES, type MaskPolicy } from '../core/mask';
+import { IGNORE_INDEX, MASK_POLICIES, type MaskPolicy } from '../core/trace/mask';
 import { maskSettings, type TraceTokenService, type TraceTokens } from './tokens';
 import { overlaySpans } from './overlaySpans';
 import { Settings, SECTION } from '../services/config';

@@ -3,7 +3,7 @@
  * code): the trained and masked tokens of a tokenized trace as UTF-16 spans,
  * and each token's line/character positions in one pass over the text.
  */
-import { IGNORE_INDEX } from '../core/mask';
+import { IGNORE_INDEX } from '../core/trace/mask';
 
 export interface OverlaySpans {
   /** [start, end) of every trained kept token, in token order. */

@@ -6,10 +6,10 @@
  * the verifier contradicts (diagnostics, a quick fix, the verdict in colour).
  */
 import * as vscode from 'vscode';
-import { getPreset, parseTrace, TraceStructureError, type RenderedTrace, type TraceFields } from '../core/template';
-import { checkVerdict, type VerdictCheck } from '../core/traceEdit';
-import { IGNORE_INDEX } from '../core/mask';
-import type { Verdict } from '../core/model';
+import { getPreset, parseTrace, TraceStructureError, type RenderedTrace, type TraceFields } from '../core/trace/template';
+import { checkVerdict, type VerdictCheck } from '../core/trace/traceEdit';
+import { IGNORE_INDEX } from '../core/trace/mask';
+import type { Verdict } from '../core/trace/model';
 import { maskSettings, type TraceTokenService } from './tokens';
 import { tokenAt } from '../core/tokenizer/offsets';
 import type { TraceFileSystem } from './traceFs';

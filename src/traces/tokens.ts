@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { tokenizeTrace, type TokenizerPool, type TokenizedTrace } from '../core/tokenizer';
 import { maskSettings, tokenizerPool } from '../services/tokenizerPool';
-import type { MaskPolicy } from '../core/mask';
+import type { MaskPolicy } from '../core/trace/mask';
 
 export type MaskSettings = ReturnType<typeof maskSettings>;
 export { maskSettings };

@@ -7,7 +7,7 @@
  * scheme keeps its scheme and authority in the query.
  *
  * Reading renders the sample's trace; writing parses the edited trace back
- * into fields and replaces that one JSONL line atomically (src/core/traceEdit.ts).
+ * into fields and replaces that one JSONL line atomically (src/core/trace/traceEdit.ts).
  * A text whose structure is broken is refused with the parser's message and
  * nothing is written.
  *
@@ -18,13 +18,13 @@
  * A save never writes over a change it did not read: the sample's line must
  * still be the one the document was read from, and the corpus is written only
  * if it is still at the version the save read (compare-and-swap,
- * core/fileVersion.ts, the same write the workbench uses), so a workbench
+ * core/io/fileVersion.ts, the same write the workbench uses), so a workbench
  * save, `git pull` or `dcd build` in between is never discarded.
  */
 import * as vscode from 'vscode';
-import { FileChangedError, readVersioned, writeFileIfUnchanged, type FileVersion } from '../core/fileVersion';
-import { findSampleLine, saveTraceToCorpus, traceFieldsOf, TraceLineChangedError, type TraceSaveResult } from '../core/traceEdit';
-import { PRESETS, parseTrace, renderTrace, TraceStructureError } from '../core/template';
+import { FileChangedError, readVersioned, writeFileIfUnchanged, type FileVersion } from '../core/io/fileVersion';
+import { findSampleLine, saveTraceToCorpus, traceFieldsOf, TraceLineChangedError, type TraceSaveResult } from '../core/trace/traceEdit';
+import { PRESETS, parseTrace, renderTrace, TraceStructureError } from '../core/trace/template';
 import { setting, Settings } from '../services/config';
 
 export const TRACE_SCHEME = 'dcd-trace';

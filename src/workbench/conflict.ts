@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { FileChangedError } from '../core/fileVersion';
+import { FileChangedError } from '../core/io/fileVersion';
 import type { WorkbenchDocument } from './document';
 
 export type ConflictChoice = 'reload' | 'compare' | 'overwrite';

@@ -3,17 +3,17 @@
  * its background work (summarising every row, token columns) and saving.
  *
  * The document remembers the version of the file it was loaded from
- * (core/fileVersion.ts) and saves only if the file is still at that version:
+ * (core/io/fileVersion.ts) and saves only if the file is still at that version:
  * a change made on disk meanwhile (a trace save, `git pull`, `dcd build`) is
  * reloaded when the document is clean, and is a conflict for the provider to
  * resolve when it is dirty; it is never written over unread.
  */
 import * as vscode from 'vscode';
 import { CorpusDocument, type DocumentEdit } from '../core/workbench';
-import { writeFileAtomic } from '../core/atomicWrite';
+import { writeFileAtomic } from '../core/io/atomicWrite';
 import {
   compareVersions, externalChangeAction, FileChangedError, readVersioned, versionOf, writeFileIfUnchanged, type FileVersion,
-} from '../core/fileVersion';
+} from '../core/io/fileVersion';
 import { computeTokenColumns, type TokenProgress } from './tokens';
 
 export class WorkbenchDocument implements vscode.CustomDocument {

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { renderWebviewHtml, WebviewChannel } from '../services/webviewHost';
 import type { DocumentEdit, LineEntry } from '../core/workbench';
-import type { ReviewState } from '../core/model';
+import type { ReviewState } from '../core/trace/model';
 import type {
   CurateAction, PairView, ViewInfo, WorkbenchHostApi, WorkbenchViewState, WorkbenchWebviewApi,
 } from '../core/protocols/workbench';

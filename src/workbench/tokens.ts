@@ -1,12 +1,12 @@
 /**
  * Token columns of the workbench, computed in the background: the tokenizer
- * and mask core (src/core/tokenizer, src/core/mask.ts) in worker threads,
+ * and mask core (src/core/tokenizer, src/core/trace/mask.ts) in worker threads,
  * through its disk cache, a slice of the corpus at a time so the columns fill
  * in while the list is already usable.
  */
 import { tokenizeCorpus, tokenizeTrace } from '../core/tokenizer';
-import { AUDIT_FLAGS } from '../core/audit';
-import { IGNORE_INDEX, summarizeMask, type MaskPolicy } from '../core/mask';
+import { AUDIT_FLAGS } from '../core/training/audit';
+import { IGNORE_INDEX, summarizeMask, type MaskPolicy } from '../core/trace/mask';
 import type { CorpusDocument } from '../core/workbench';
 import type { MaskOverlay } from '../core/protocols/workbench';
 

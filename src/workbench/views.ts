@@ -3,8 +3,8 @@
  * vscode import: the unit tests and the benchmark use these too.
  */
 import type { CorpusDocument, LineEntry, PairGroup } from '../core/workbench';
-import { compareSamples } from '../core/draftCompare';
-import { parseTrace, type RegionName, type Span } from '../core/template';
+import { compareSamples } from '../core/trace/draftCompare';
+import { parseTrace, type RegionName, type Span } from '../core/trace/template';
 import type { FacetValues, PairSide, PairView, RowView, SampleDetail } from '../core/protocols/workbench';
 
 export function rowView(doc: CorpusDocument, e: LineEntry): RowView {

@@ -1,7 +1,7 @@
 /**
  * Writes the grammar test cases (test/grammar/*.test.dcdtrace) from real public
  * data: each case renders a real question, draft and solution with the trace
- * template (src/core/template.ts), then puts scope assertions under the lines
+ * template (src/core/trace/template.ts), then puts scope assertions under the lines
  * they test. The expected scopes below are the specification; this script only
  * computes the caret columns. Provenance: test/grammar/PROVENANCE.md.
  *
@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderTrace, type TraceFields } from '../../src/core/template';
+import { renderTrace, type TraceFields } from '../../src/core/trace/template';
 
 const shared = path.resolve(process.env.DCD_SHARED ?? path.join(__dirname, '../../../shared'));
 const data = (rel: string) => fs.readFileSync(path.join(shared, 'data', rel), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));

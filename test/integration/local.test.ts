@@ -7,11 +7,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LocalModelClient, workerEntry } from '../../src/core/local/client';
-import { studentPrompt } from '../../src/core/local/prompts';
+import { LocalModelClient, workerEntry } from '../../src/core/drafting/client';
+import { studentPrompt } from '../../src/core/drafting/prompts';
 import { ensureTestModel } from '../support/testModel';
-import type { BatchSummary } from '../../src/core/local/batch';
-import type { GenerateDraftResult } from '../../src/local';
+import type { BatchSummary } from '../../src/core/drafting/batch';
+import type { GenerateDraftResult } from '../../src/drafting';
 import type { DcdStudioApi } from '../../src/extension';
 import { activateExtension, EXTENSION_ID, workspaceRoot } from './util';
 

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { activateExtension, waitFor, workspaceRoot } from './util';
 import type { ConflictChoice, ConflictPrompt } from '../../src/workbench/conflict';
 import type { WorkbenchPanel } from '../../src/workbench/panel';
-import { parseTrace } from '../../src/core/template';
+import { parseTrace } from '../../src/core/trace/template';
 
 async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor').then(undefined, () => undefined);

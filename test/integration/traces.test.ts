@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { activateExtension, EXTENSION_ID, waitFor, workspaceRoot } from './util';
 import { tokenizeTrace, resolveTokenizerSource, TokenizerPool, WORKER_BUNDLE, type TokenizedTrace } from '../../src/core/tokenizer';
-import { IGNORE_INDEX, type MaskPolicy } from '../../src/core/mask';
+import { IGNORE_INDEX, type MaskPolicy } from '../../src/core/trace/mask';
 import type { AppliedOverlay } from '../../src/traces/overlay';
-import { parseTrace, renderTrace } from '../../src/core/template';
+import { parseTrace, renderTrace } from '../../src/core/trace/template';
 
 const enc = new TextEncoder();
 

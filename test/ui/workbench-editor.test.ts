@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { openWorkbench, runCommand, screenshot, SCREENSHOTS, type Workbench } from '../support/workbench';
-import { renderTrace } from '../../src/core/template';
+import { renderTrace } from '../../src/core/trace/template';
 
 const TIMING = path.join(SCREENSHOTS, '..', 'workbench-timing.json');
 

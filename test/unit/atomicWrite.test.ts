@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../src/core/atomicWrite';
+import { writeFileAtomic } from '../../src/core/io/atomicWrite';
 
 describe('atomic writes of chunked output', () => {
   it('writes strings and byte runs in order, whatever their sizes against the batch buffers', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { auditCorpus, histogram } from '../../src/core/audit';
+import { auditCorpus, histogram } from '../../src/core/training/audit';
 import { engineFor, resolveTokenizerSource, tokenizeTraceWith } from '../../src/core/tokenizer';
 import { fixtureCorpus } from '../fixtures/tokenizer/oracle';
 

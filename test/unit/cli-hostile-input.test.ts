@@ -1,6 +1,6 @@
 /**
  * Bad input, one behaviour everywhere: every corpus-reading command over every
- * hostile input must land in the same outcome class (src/core/corpusInput.ts):
+ * hostile input must land in the same outcome class (src/core/io/corpusInput.ts):
  * ok (exit 0, quiet), warning (exit 0, a warning on stderr and in the JSON
  * `warnings`), error (exit 2, the message names the line, and the field or
  * byte where there is one). The inputs are generated here (the 25 MB line is

@@ -3,11 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { importS1k, importDrafts, ImportError } from '../../src/core/importers';
-import { assembleCorpus, sampleId } from '../../src/core/assemble';
-import { buildCorpus } from '../../src/core/build';
-import { parseTrace } from '../../src/core/template';
-import { toMessages } from '../../src/core/exports';
+import { importS1k, importDrafts, ImportError } from '../../src/core/corpus/importers';
+import { assembleCorpus, sampleId } from '../../src/core/corpus/assemble';
+import { buildCorpus } from '../../src/core/corpus/build';
+import { parseTrace } from '../../src/core/trace/template';
+import { toMessages } from '../../src/core/corpus/exports';
 import { verify } from '../../src/core/answer';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'corpus');
@@ -154,7 +154,7 @@ describe('buildCorpus and exports', () => {
 
 describe('sample line encoding', () => {
   it('writes exactly JSON.stringify(sample) + newline, sharing the escaped chain', async () => {
-    const { SampleLineEncoder } = await import('../../src/core/sampleJson');
+    const { SampleLineEncoder } = await import('../../src/core/io/sampleJson');
     const { rows } = await importS1k(path.join(FIX, 's1k-mini.jsonl'));
     const { drafts } = await importDrafts(path.join(FIX, 'drafts-mini.jsonl'));
     const samples = assembleCorpus(rows, drafts).samples;
@@ -171,8 +171,8 @@ describe('sample line encoding', () => {
   });
 
   it('uses the parts recorded at assembly only while text and chain are unchanged', async () => {
-    const { SampleLineEncoder } = await import('../../src/core/sampleJson');
-    const { TEXT_PARTS } = await import('../../src/core/assemble');
+    const { SampleLineEncoder } = await import('../../src/core/io/sampleJson');
+    const { TEXT_PARTS } = await import('../../src/core/corpus/assemble');
     const { rows } = await importS1k(path.join(FIX, 's1k-mini.jsonl'));
     const samples = assembleCorpus(rows, []).samples.filter((s) => s.chain.length >= 1024);
     assert.ok(samples.length >= 2);

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import {
   CorpusDiagnoser, diagnoseCorpusLine, rawIndexOfDecoded, topLevelSpans,
   type Diagnostic, type DiagnosticContext, type TruncationReport, type VerifyFn,
-} from '../../src/core/diagnostics';
-import { splitLines } from '../../src/core/jsonl';
-import { parseTrace, renderTrace, TraceStructureError, type TraceFields } from '../../src/core/template';
+} from '../../src/core/corpus/diagnostics';
+import { splitLines } from '../../src/core/io/jsonl';
+import { parseTrace, renderTrace, TraceStructureError, type TraceFields } from '../../src/core/trace/template';
 
 // Three real corpus lines (GSM8K #0, MATH-500 #42 and #33; see test/fixtures/diagnostics/PROVENANCE.md).
 // Line 0 is written Python-style (", " separators, \u2019 escapes); lines 1 and 2 are compact.

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { compareSamples, diffSide, locateAnswer, wordDiff, type DiffOp } from '../../src/core/draftCompare';
-import { getPreset } from '../../src/core/template';
+import { compareSamples, diffSide, locateAnswer, wordDiff, type DiffOp } from '../../src/core/trace/draftCompare';
+import { getPreset } from '../../src/core/trace/template';
 import { splitMath } from '../../webview/workbench/math';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'workbench', 'pairs.dcd.jsonl');

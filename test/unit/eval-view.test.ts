@@ -12,7 +12,7 @@ import { parseResultsJson } from '../../src/core/eval/results';
 import { parseSamplesJsonl } from '../../src/core/eval/samples';
 import { checkContamination, parseRecords, recordsToItems } from '../../src/core/eval/contamination';
 import { PAPER_TABLE } from '../../src/core/eval/paperTable';
-import { parseTrace, renderTrace, type RegionName } from '../../src/core/template';
+import { parseTrace, renderTrace, type RegionName } from '../../src/core/trace/template';
 import {
   benchmarkColumnId, buildResultsView, groupRuns, resultsCsv, stderrKey, type LoadedResultFile,
 } from '../../src/eval/resultsModel';

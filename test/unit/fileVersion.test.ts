@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   compareVersions, externalChangeAction, FileChangedError, hashBytes, readVersioned, writeFileIfUnchanged, type FileVersion,
-} from '../../src/core/fileVersion';
+} from '../../src/core/io/fileVersion';
 
 const tmpFile = (content?: string): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-version-'));

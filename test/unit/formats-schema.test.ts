@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyStatus, JobStore, type JobRecord } from '../../src/core/jobs/store';
-import { readExport } from '../../src/core/pack';
-import { planTraining } from '../../src/core/plan';
+import { readExport } from '../../src/core/training/pack';
+import { planTraining } from '../../src/core/training/plan';
 import { assertMatchesSchema, schemaErrors } from '../support/schemas';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
@@ -20,7 +20,7 @@ test('the fixture exports match the manifest schema', () => {
   for (const dir of ['formats/ts-export', 'jobs/export']) assertMatchesSchema('manifest', manifestOf(path.join(FIXTURES, dir)), dir);
 });
 
-test('the TypeScript-packed fixture reads back, and its plan is what core/plan.ts computes today', async () => {
+test('the TypeScript-packed fixture reads back, and its plan is what core/training/plan.ts computes today', async () => {
   const { manifest, offsets } = await readExport(path.join(FIXTURES, 'formats', 'ts-export'));
   assert.equal(offsets.length, manifest.samples + 1);
   assert.deepEqual(manifest.plan, planTraining(manifest.samples, 'smoke', { tokens: manifest.tokens, trained_tokens: manifest.trained_tokens }));

@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { seededRandom } from '../../src/core/random';
-import { checkCorpusBytes } from '../../src/core/corpusInput';
-import { forEachJsonlRowInBuffer } from '../../src/core/jsonlFile';
+import { checkCorpusBytes } from '../../src/core/io/corpusInput';
+import { forEachJsonlRowInBuffer } from '../../src/core/io/jsonlFile';
 import { CorpusDocument } from '../../src/core/workbench';
 
 const REPO = path.join(__dirname, '..', '..');

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { MAX_LINE_BYTES, parseJsonl, type JsonlRow } from '../../src/core/jsonl';
-import { forEachJsonlRow, forEachJsonlRowInBuffer } from '../../src/core/jsonlFile';
+import { MAX_LINE_BYTES, parseJsonl, type JsonlRow } from '../../src/core/io/jsonl';
+import { forEachJsonlRow, forEachJsonlRowInBuffer } from '../../src/core/io/jsonlFile';
 
 async function readRows(file: string): Promise<JsonlRow<unknown>[]> {
   const rows: JsonlRow<unknown>[] = [];

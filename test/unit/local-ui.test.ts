@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
   batchProgressMessage, batchSummaryMessage, defaultDraftsPath, downloadProgressMessage, formatBytes, formatDuration, resolveModelPath,
-} from '../../src/local/format';
-import { DEFAULT_STUDENT_PROMPT } from '../../src/core/local/prompts';
-import { DEFAULT_GENERATE_PARAMS } from '../../src/core/local/types';
+} from '../../src/drafting/format';
+import { DEFAULT_STUDENT_PROMPT } from '../../src/core/drafting/prompts';
+import { DEFAULT_GENERATE_PARAMS } from '../../src/core/drafting/types';
 
 test('durations and sizes read naturally', () => {
   assert.equal(formatDuration(0), '0s');

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { verify } from '../../src/core/answer';
-import { runDraftBatch, scanDraftsFile, type BatchProgress, type DraftRecord } from '../../src/core/local/batch';
-import { LocalEngine } from '../../src/core/local/engine';
-import { VERIFY_SYSTEM } from '../../src/core/local/prompts';
-import { parseQuestions, type DraftQuestion } from '../../src/core/local/questions';
-import { deriveSeed } from '../../src/core/local/sampling';
-import type { DraftModel, GenerateHooks, GenerateParams, GenerateResult, ModelInfo, PromptInput } from '../../src/core/local/types';
+import { runDraftBatch, scanDraftsFile, type BatchProgress, type DraftRecord } from '../../src/core/drafting/batch';
+import { LocalEngine } from '../../src/core/drafting/engine';
+import { VERIFY_SYSTEM } from '../../src/core/drafting/prompts';
+import { parseQuestions, type DraftQuestion } from '../../src/core/drafting/questions';
+import { deriveSeed } from '../../src/core/drafting/sampling';
+import type { DraftModel, GenerateHooks, GenerateParams, GenerateResult, ModelInfo, PromptInput } from '../../src/core/drafting/types';
 import { FIXTURES, tempDir, tinyModel } from './localHelpers';
 
 const tmp = tempDir('dcd-batch-');

@@ -12,8 +12,8 @@ import { createServer, type Server } from 'node:http';
 import { promises as fs, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { downloadModel, DownloadError, modelDirFor, type DownloadProgress } from '../../src/core/local/download';
-import { checkModelFolder } from '../../src/core/local/modelFolder';
+import { downloadModel, DownloadError, modelDirFor, type DownloadProgress } from '../../src/core/drafting/download';
+import { checkModelFolder } from '../../src/core/drafting/modelFolder';
 import { tempDir, tinyModel } from './localHelpers';
 
 const FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx'];

@@ -5,10 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { LocalEngine } from '../../src/core/local/engine';
-import { BareOrtGreedy } from '../../src/core/local/bareOrt';
-import { argmax } from '../../src/core/local/sampling';
-import type { TokenEvent } from '../../src/core/local/types';
+import { LocalEngine } from '../../src/core/drafting/engine';
+import { BareOrtGreedy } from '../../src/core/drafting/bareOrt';
+import { argmax } from '../../src/core/drafting/sampling';
+import type { TokenEvent } from '../../src/core/drafting/types';
 import { GREEDY, tinyModel } from './localHelpers';
 
 let engine: LocalEngine;

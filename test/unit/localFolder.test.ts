@@ -2,9 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkModelFolder, ModelFolderError } from '../../src/core/local/modelFolder';
-import { LocalEngine } from '../../src/core/local/engine';
-import { LocalModelClient } from '../../src/core/local/client';
+import { checkModelFolder, ModelFolderError } from '../../src/core/drafting/modelFolder';
+import { LocalEngine } from '../../src/core/drafting/engine';
+import { LocalModelClient } from '../../src/core/drafting/client';
 import { tempDir, tinyModel } from './localHelpers';
 
 let model: string;

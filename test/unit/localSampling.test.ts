@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { argmax, deriveSeed, sampleToken, seededRandom } from '../../src/core/local/sampling';
-import { DEFAULT_STUDENT_PROMPT, parseYesNo, studentPrompt, studentPromptProblem, verifyPrompt } from '../../src/core/local/prompts';
-import { parseQuestions } from '../../src/core/local/questions';
-import { checkModelFolder } from '../../src/core/local/modelFolder';
+import { argmax, deriveSeed, sampleToken, seededRandom } from '../../src/core/drafting/sampling';
+import { DEFAULT_STUDENT_PROMPT, parseYesNo, studentPrompt, studentPromptProblem, verifyPrompt } from '../../src/core/drafting/prompts';
+import { parseQuestions } from '../../src/core/drafting/questions';
+import { checkModelFolder } from '../../src/core/drafting/modelFolder';
 import { FIXTURES } from './localHelpers';
 
 /** Brute-force reference: sort everything, apply top-k then top-p as Hugging Face does. */

@@ -9,8 +9,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as esbuild from 'esbuild';
-import { defaultWorkerEntry, LocalModelClient, workerEntry } from '../../src/core/local/client';
-import type { TokenEvent } from '../../src/core/local/types';
+import { defaultWorkerEntry, LocalModelClient, workerEntry } from '../../src/core/drafting/client';
+import type { TokenEvent } from '../../src/core/drafting/types';
 import { GREEDY, REPO, tinyModel } from './localHelpers';
 
 let dir: string;
@@ -40,9 +40,9 @@ before(async () => {
 });
 after(async () => { await client?.dispose(); });
 
-test('from the sources, the worker entry is src/core/local/worker.ts run through tsx', () => {
+test('from the sources, the worker entry is src/core/drafting/worker.ts run through tsx', () => {
   const w = defaultWorkerEntry();
-  assert.equal(w.entry, path.join(REPO, 'src', 'core', 'local', 'worker.ts'));
+  assert.equal(w.entry, path.join(REPO, 'src', 'core', 'drafting', 'worker.ts'));
   assert.equal(w.execArgv[0], '--import');
   assert.equal(workerEntry('/x/local-worker.js').execArgv.length, 0);
 });
@@ -85,7 +85,7 @@ test('the esbuild bundle (out/local-worker.js layout) works and decodes the same
   try {
     const outfile = path.join(outDir, 'local-worker.js');
     await esbuild.build({
-      entryPoints: [path.join(REPO, 'src', 'core', 'local', 'worker.ts')], outfile, bundle: true,
+      entryPoints: [path.join(REPO, 'src', 'core', 'drafting', 'worker.ts')], outfile, bundle: true,
       platform: 'node', target: 'node20', format: 'cjs', external: ['onnxruntime-node', 'sharp'], logLevel: 'error',
     });
     const bundled = await LocalModelClient.start(dir, { dtype: 'fp32', threads: 1, worker: workerEntry(outfile) });

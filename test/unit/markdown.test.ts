@@ -1,8 +1,8 @@
 /** Data-file text in Markdown tooltips renders as text, never as links, tables or HTML. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { corpusSummaryMarkdown } from '../../src/core/markdown';
-import type { CorpusSummary } from '../../src/core/corpus';
+import { corpusSummaryMarkdown } from '../../src/core/display/markdown';
+import type { CorpusSummary } from '../../src/core/corpus/summary';
 
 const summary = (by_source: Record<string, number>): CorpusSummary =>
   ({ samples: 2, draft_correct: 1, draft_wrong: 1, malformed: 0, incomplete: 0, by_source, by_cot_type: {} });

@@ -2,8 +2,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   IGNORE_INDEX, labelsFor, packLayout, summarizeMask, tokensOverlapping, traceLayout, unpackLayout, type TraceLayout,
-} from '../../src/core/mask';
-import { renderTrace } from '../../src/core/template';
+} from '../../src/core/trace/mask';
+import { renderTrace } from '../../src/core/trace/template';
 import { engineFor, resolveTokenizerSource, tokenizeTraceWith, type TokenEngine } from '../../src/core/tokenizer';
 import { fixtureCorpus } from '../fixtures/tokenizer/oracle';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PLAN_PRESETS, getPlanPreset, planTraining } from '../../src/core/plan';
+import { PLAN_PRESETS, getPlanPreset, planTraining } from '../../src/core/training/plan';
 
 test('paper preset on the paper corpus (1,675 samples): 520 optimizer steps, 26 warmup (docs/SPEC.md §5)', () => {
   const p = planTraining(1675, 'paper', { tokens: 18_265_875, trained_tokens: 17_000_000 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Endpoint, type Api, type Envelope } from '../../src/core/protocol';
+import { Endpoint, type Api, type Envelope } from '../../src/core/protocols/endpoint';
 
 interface HostApi extends Api { requests: { add: { req: { a: number; b: number }; res: number }; fail: { req: null; res: never } }; events: { ready: Record<string, never> } }
 interface ViewApi extends Api { requests: Record<string, never>; events: { show: { text: string } } }

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { parseJsonl } from '../../src/core/jsonl';
-import { corpusStats } from '../../src/core/stats';
-import { summarizeCorpus } from '../../src/core/corpus';
+import { parseJsonl } from '../../src/core/io/jsonl';
+import { corpusStats } from '../../src/core/corpus/stats';
+import { summarizeCorpus } from '../../src/core/corpus/summary';
 import { CorpusDocument } from '../../src/core/workbench';
-import type { DcdSample } from '../../src/core/model';
+import type { DcdSample } from '../../src/core/trace/model';
 
 const sample = (id: string, question: string, verdict: string, extra: Record<string, unknown> = {}) => JSON.stringify({
   id, question, draft: 'd', draft_source: 'gemini', verdict, chain: 'c', final_answer: 'a', text: 't', cot_type: 'math', ...extra,

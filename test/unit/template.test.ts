@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { renderTrace, parseTrace, TraceStructureError, PRESETS, getPreset, type TraceFields } from '../../src/core/template';
+import { renderTrace, parseTrace, TraceStructureError, PRESETS, getPreset, type TraceFields } from '../../src/core/trace/template';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'template');
 

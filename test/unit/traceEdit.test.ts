@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   applyTraceFields, checkVerdict, findSampleLine, lineBytes, replaceLineBytes, saveTraceToCorpus, spliceLine, traceFieldsOf, TraceLineChangedError,
-} from '../../src/core/traceEdit';
-import { parseTrace, renderTrace, TraceStructureError } from '../../src/core/template';
+} from '../../src/core/trace/traceEdit';
+import { parseTrace, renderTrace, TraceStructureError } from '../../src/core/trace/template';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'traces', 'corpus.dcd.jsonl');
 const fileBytes = (): Uint8Array => new Uint8Array(readFileSync(FIXTURE));

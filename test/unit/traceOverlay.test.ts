@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { overlaySpans } from '../../src/traces/overlaySpans';
-import { IGNORE_INDEX } from '../../src/core/mask';
+import { IGNORE_INDEX } from '../../src/core/trace/mask';
 
 describe('overlaySpans', () => {
   const text = 'ab\ncd ef\n\ngh';

@@ -1,6 +1,6 @@
 /**
  * A webview may ask its host to open only the URIs the host sent it: the
- * allow-set (src/core/webviewUris.ts), and the eval views' request handlers
+ * allow-set (src/core/protocols/offeredUris.ts), and the eval views' request handlers
  * (src/eval/uriRequests.ts) driven through the real protocol endpoint, as a
  * hostile webview would drive them.
  */
@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Endpoint, type Api, type Envelope } from '../../src/core/protocol';
+import { Endpoint, type Api, type Envelope } from '../../src/core/protocols/endpoint';
 import { parseResultsJson } from '../../src/core/eval/results';
 import { WORKSPACE_CORPUS, type EvalSamplesHostApi, type ResultsHostApi, type SimilarResult } from '../../src/core/protocols/eval';
-import { OfferedUris, uriKey } from '../../src/core/webviewUris';
+import { OfferedUris, uriKey } from '../../src/core/protocols/offeredUris';
 import { buildResultsView, DEFAULT_BASELINE, groupRuns } from '../../src/eval/resultsModel';
 import { resultsStateUris, resultsUriHandlers, samplesUriHandlers } from '../../src/eval/uriRequests';
 

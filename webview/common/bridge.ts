@@ -2,7 +2,7 @@
  * Webview side of the protocol: wraps `acquireVsCodeApi()` in a typed Endpoint
  * and announces `ready` once handlers are in place.
  */
-import { Endpoint, type Api, type RequestHandlers, type EventHandlers } from '../../src/core/protocol';
+import { Endpoint, type Api, type RequestHandlers, type EventHandlers } from '../../src/core/protocols/endpoint';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

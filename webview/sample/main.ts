@@ -5,7 +5,7 @@
 import { connect, el } from '../common/bridge';
 import { button, tag, divider } from '../common/toolkit';
 import type { SampleHostApi, SampleView, SampleWebviewApi } from '../../src/core/protocols/sample';
-import { REGION_NAMES } from '../../src/core/template';
+import { REGION_NAMES } from '../../src/core/trace/template';
 
 const app = document.getElementById('app')!;
 let current: SampleView | undefined;

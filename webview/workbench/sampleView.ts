@@ -7,7 +7,7 @@ import { el } from '../common/bridge';
 import { firstTokenEndingAfter } from '../../src/core/tokenizer/offsets';
 import { button, checkbox, tag } from '../common/toolkit';
 import type { MaskOverlay, SampleDetail } from '../../src/core/protocols/workbench';
-import { REGION_NAMES, type RegionName } from '../../src/core/template';
+import { REGION_NAMES, type RegionName } from '../../src/core/trace/template';
 import { curationButtons } from './curation';
 import { sampleEl } from './dom';
 import { clearPendingMath, mathText } from './formulas';

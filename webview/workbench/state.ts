@@ -4,7 +4,7 @@
  * the host.
  */
 import { connect, getState, setState } from '../common/bridge';
-import type { EventHandlers } from '../../src/core/protocol';
+import type { EventHandlers } from '../../src/core/protocols/endpoint';
 import type { InitInfo, WorkbenchHostApi, WorkbenchViewState, WorkbenchWebviewApi } from '../../src/core/protocols/workbench';
 
 export type Mode = 'list' | 'sample' | 'pair';

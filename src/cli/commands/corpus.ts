@@ -4,12 +4,12 @@
  * this output); add, never rename.
  */
 import type { Command } from 'commander';
-import { buildCorpus } from '../../core/build';
-import { corpusStats } from '../../core/stats';
-import { formatJsonlError, jsonlLines } from '../../core/jsonl';
-import { exportLine, type ExportFormat } from '../../core/exports';
-import { writeFileAtomic } from '../../core/atomicWrite';
-import { PRESETS } from '../../core/template';
+import { buildCorpus } from '../../core/corpus/build';
+import { corpusStats } from '../../core/corpus/stats';
+import { formatJsonlError, jsonlLines } from '../../core/io/jsonl';
+import { exportLine, type ExportFormat } from '../../core/corpus/exports';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { PRESETS } from '../../core/trace/template';
 import { CliError, printJson } from '../output';
 import { readCorpusForCli } from '../input';
 import { statsExtensions } from './statsExtensions';

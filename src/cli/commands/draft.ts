@@ -17,11 +17,11 @@
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { runDraftBatch, type BatchSummary } from '../../core/local/batch';
-import { LocalEngine } from '../../core/local/engine';
-import { ModelFolderError } from '../../core/local/modelFolder';
-import { parseQuestions } from '../../core/local/questions';
-import { DEFAULT_GENERATE_PARAMS, isDtypeSetting, type GenerateParams } from '../../core/local/types';
+import { runDraftBatch, type BatchSummary } from '../../core/drafting/batch';
+import { LocalEngine } from '../../core/drafting/engine';
+import { ModelFolderError } from '../../core/drafting/modelFolder';
+import { parseQuestions } from '../../core/drafting/questions';
+import { DEFAULT_GENERATE_PARAMS, isDtypeSetting, type GenerateParams } from '../../core/drafting/types';
 
 function num(name: string, v: string | undefined, kind: 'int' | 'float', min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;

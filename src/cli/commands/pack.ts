@@ -10,9 +10,9 @@
  */
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { MASK_POLICIES } from '../../core/mask';
-import { CorpusLineError, packCorpus, type ExportManifest } from '../../core/pack';
-import { getPlanPreset } from '../../core/plan';
+import { MASK_POLICIES } from '../../core/trace/mask';
+import { CorpusLineError, packCorpus, type ExportManifest } from '../../core/training/pack';
+import { getPlanPreset } from '../../core/training/plan';
 import { intOption, policyOption } from './tokens';
 import { readCorpusForCli } from '../input';
 

@@ -13,9 +13,9 @@
  */
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { auditCorpus } from '../../core/audit';
-import { corpusTraces } from '../../core/pack';
-import { planTraining, PLAN_PRESETS } from '../../core/plan';
+import { auditCorpus } from '../../core/training/audit';
+import { corpusTraces } from '../../core/training/pack';
+import { planTraining, PLAN_PRESETS } from '../../core/training/plan';
 import { readCorpusForCli } from '../input';
 import { addCorpusOptions, corpusOptions, describeFlags, type CorpusCliOptions } from './pack';
 

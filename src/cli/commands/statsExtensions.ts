@@ -1,9 +1,9 @@
 /**
- * Extra sections of `dcd stats --json`: the token audit (src/core/audit.ts) under
+ * Extra sections of `dcd stats --json`: the token audit (src/core/training/audit.ts) under
  * `tokens` — lengths, trained-token ratio, truncation flags.
  */
-import type { DcdSample } from '../../core/model';
-import { auditCorpus } from '../../core/audit';
+import type { DcdSample } from '../../core/trace/model';
+import { auditCorpus } from '../../core/training/audit';
 
 export type StatsExtension = (samples: DcdSample[], opts: { maxLength?: number; policy?: string; tokenizer?: string }) => Promise<Record<string, unknown>>;
 

@@ -11,8 +11,8 @@
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
 import { readCorpusForCli } from '../input';
-import { isMaskPolicy, IGNORE_INDEX, MASK_POLICIES, DEFAULT_MAX_LENGTH, type MaskPolicy } from '../../core/mask';
-import { corpusTraces } from '../../core/pack';
+import { isMaskPolicy, IGNORE_INDEX, MASK_POLICIES, DEFAULT_MAX_LENGTH, type MaskPolicy } from '../../core/trace/mask';
+import { corpusTraces } from '../../core/training/pack';
 import { tokenizeTrace } from '../../core/tokenizer';
 
 export function intOption(name: string, v: string | undefined, min: number): number | undefined {

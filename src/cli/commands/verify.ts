@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { verify, type Verification, type VerifyOptions } from '../../core/answer';
-import { parseJsonl } from '../../core/jsonl';
+import { parseJsonl } from '../../core/io/jsonl';
 import { CliError, printJson } from '../output';
 
 interface VerifyCliOptions {

@@ -10,8 +10,8 @@
  * GSM8K test vs s1K scores 0 everywhere at n = 8.
  */
 import { promises as fs } from 'node:fs';
-import { deeperThan, invalidUtf8At, MAX_JSON_DEPTH, parseJsonl } from '../jsonl';
-import { checkCorpusBytes, problem, type InputProblem } from '../corpusInput';
+import { deeperThan, invalidUtf8At, MAX_JSON_DEPTH, parseJsonl } from '../io/jsonl';
+import { checkCorpusBytes, problem, type InputProblem } from '../io/corpusInput';
 import { DEFAULT_NGRAM, NgramIndex, type SimilarityMatch } from './similarity';
 
 export const DEFAULT_CONTAMINATION_THRESHOLD = 0.5;

@@ -10,7 +10,7 @@
  * generative and multiple-choice (log-likelihood) tasks; the s1 fork's
  * `extracted_answers`. Malformed lines are kept as errors, never dropped.
  */
-import { parseJsonl, type JsonlError, jsonlErrors } from '../jsonl';
+import { parseJsonl, type JsonlError, jsonlErrors } from '../io/jsonl';
 import { DCD_ANSWER_REGEX } from './benchmarks';
 
 export interface ChatMessage { role: string; content: string }

@@ -11,7 +11,7 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import eventsSchema from '../../../python-backend/dcd_backend/events_schema.json';
-import { jsonlErrors, parseJsonl, type JsonlError } from '../jsonl';
+import { jsonlErrors, parseJsonl, type JsonlError } from '../io/jsonl';
 import type { Measured } from './measured';
 
 interface EventBase { event: string; time: string }

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomicWrite';
+import { writeFileAtomic } from '../io/atomicWrite';
 import type { HostProfile } from '../remote/profiles';
 import { isTerminal, transitionPath, type JobStatus } from './status';
 import type { Measured } from './measured';

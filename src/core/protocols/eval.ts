@@ -9,7 +9,7 @@
  * Pure types (and one shared constant): the extension host and the webviews
  * both import them.
  */
-import type { Api } from '../protocol';
+import type { Api } from './endpoint';
 
 // ---------------------------------------------------------------------------
 // Results view

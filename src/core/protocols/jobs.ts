@@ -5,7 +5,7 @@
  * tokens/s against step, reports what it painted, and hands back CSV/PNG
  * exports for the host to write.
  */
-import type { Api } from '../protocol';
+import type { Api } from './endpoint';
 import type { Measured } from '../jobs/measured';
 
 /** One optimizer step of one run. */

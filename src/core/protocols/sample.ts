@@ -3,8 +3,8 @@
  * one sample's fields; the webview renders them as text and can ask for the
  * previous/next sample.
  */
-import type { Api } from '../protocol';
-import type { RegionName, Span } from '../template';
+import type { Api } from './endpoint';
+import type { RegionName, Span } from '../trace/template';
 
 export interface SampleView {
   file: string;

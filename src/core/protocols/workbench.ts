@@ -7,10 +7,10 @@
  * overlay are fetched one sample at a time. The host tells the webview when
  * the document changed (edits, undo, revert) or token columns arrived.
  */
-import type { Api } from '../protocol';
+import type { Api } from './endpoint';
 import type { RowFilter, RowFlag, RowSort, ReviewStatus, WorkbenchStats } from '../workbench';
-import type { DiffOp, StageName } from '../draftCompare';
-import type { RegionName, Span } from '../template';
+import type { DiffOp, StageName } from '../trace/draftCompare';
+import type { RegionName, Span } from '../trace/template';
 
 export type { RowFilter, RowSort, RowFlag, ReviewStatus, WorkbenchStats } from '../workbench';
 

@@ -12,7 +12,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { writeFileAtomic } from '../atomicWrite';
+import { writeFileAtomic } from '../io/atomicWrite';
 
 export interface KnownHostEntry {
   marker?: 'revoked' | 'cert-authority';

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PACKED_LAYOUT_LENGTH, packLayout, unpackLayout, type TraceLayout } from '../mask';
+import { PACKED_LAYOUT_LENGTH, packLayout, unpackLayout, type TraceLayout } from '../trace/mask';
 import { sha256Hex } from './source';
 
 const MAGIC = 0x54444344; // "DCDT"

@@ -12,7 +12,7 @@ import { TokenizerPool, defaultWorkerCount } from './pool';
 import { resolveTokenizerSource, sha256Hex, type TokenizerSource } from './source';
 import type { WorkItem, WorkResult } from './protocol';
 import { layoutTrace } from './trace';
-import { packLayout, unpackLayout, type TraceLayout } from '../mask';
+import { packLayout, unpackLayout, type TraceLayout } from '../trace/mask';
 
 export interface CorpusTokenOptions {
   /** Template preset of the traces (default `paper`). */

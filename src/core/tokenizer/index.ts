@@ -13,7 +13,7 @@ import { resolveTokenizerSource, type TokenizerLocation } from './source';
 import { engineFor } from './corpus';
 import { tokenizeTraceWith, type TokenizedTrace, type TraceTokenOptions } from './trace';
 import type { TokenizerPool } from './pool';
-import { unpackLayout } from '../mask';
+import { unpackLayout } from '../trace/mask';
 
 export { TokenEngine, UnsupportedTokenizerError, type Encoded, type EngineOptions } from './engine';
 export {

@@ -1,7 +1,7 @@
 /** Messages between the tokenizer pool (pool.ts) and its worker threads (worker.ts). */
 import type { TraceTokenOptions } from './trace';
-import type { MaskFlags } from '../mask';
-import type { RenderedTrace } from '../template';
+import type { MaskFlags } from '../trace/mask';
+import type { RenderedTrace } from '../trace/template';
 
 /** What a worker is started with. */
 export interface WorkerInit {

@@ -2,11 +2,11 @@
  * A trace's tokens, offsets and labels: what the editor overlays and what the
  * trainer learns, from one function.
  */
-import { parseTrace, type RenderedTrace } from '../template';
+import { parseTrace, type RenderedTrace } from '../trace/template';
 import {
   DEFAULT_MAX_LENGTH, DEFAULT_POLICY, labelsFor, summarizeMask, traceLayout,
   type MaskFlags, type MaskPolicy, type TraceLayout,
-} from '../mask';
+} from '../trace/mask';
 import type { Encoded, TokenEngine } from './engine';
 
 export interface TraceTokenOptions {

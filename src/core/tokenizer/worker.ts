@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { TokenEngine } from './engine';
 import { TokenCache } from './cache';
 import { layoutTrace, tokenizeTraceWith } from './trace';
-import { packLayout } from '../mask';
+import { packLayout } from '../trace/mask';
 import type { FromWorker, ToWorker, TraceReply, WorkItem, WorkResult, WorkerInit } from './protocol';
 
 const port = parentPort;

@@ -14,8 +14,8 @@
  * selections and caches can follow a sample through edits.
  */
 import { Buffer } from 'node:buffer';
-import type { ReviewState } from '../model';
-import { classifyJsonlBytes } from '../jsonl';
+import type { ReviewState } from '../trace/model';
+import { classifyJsonlBytes } from '../io/jsonl';
 import { errorSummary, parseLine, summarizeSample, type RowFlag, type RowSummary, type TokenInfo } from './rows';
 import { setTopLevelField } from './lineEdit';
 import { compileSearch, countInSample, countMatches, type SearchQuery, type SearchResult } from './search';
@@ -147,7 +147,7 @@ export class CorpusDocument {
 
   /**
    * An original line is classified from its bytes, as every corpus reader does
-   * (src/core/corpusInput.ts): a line with invalid UTF-8 is an error row, so
+   * (src/core/io/corpusInput.ts): a line with invalid UTF-8 is an error row, so
    * no edit ever re-encodes it and saving writes its bytes back unchanged.
    */
   private parseEntry(e: LineEntry): ReturnType<typeof parseLine> {

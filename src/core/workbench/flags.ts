@@ -3,7 +3,7 @@
  * the mask's flag names, so that the webview can build its filter from the same
  * list without bundling the verifier.
  */
-import { MASK_FLAGS, type MaskFlag } from '../mask';
+import { MASK_FLAGS, type MaskFlag } from '../trace/mask';
 
 /** The mask audit's flags, the consistency check, malformed and incomplete lines, reviewer notes. */
 export type RowFlag = MaskFlag | 'disagreement' | 'malformed' | 'incomplete' | 'noted';

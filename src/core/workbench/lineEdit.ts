@@ -1,5 +1,5 @@
 /** Editing one field of a JSON line without touching its other bytes. */
-import { skipWs, topLevelMembers } from '../jsonMembers';
+import { skipWs, topLevelMembers } from '../io/jsonMembers';
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

@@ -3,11 +3,11 @@
  * workbench list shows, filters and sorts on, and the consistency check of a
  * sample (draft tag vs `gemini_grade` vs the answer verifier).
  */
-import type { DcdSample, ReviewState } from '../model';
+import type { DcdSample, ReviewState } from '../trace/model';
 import { verify } from '../answer';
-import type { AuditFlag } from '../audit';
-import { classifyJsonlLine } from '../jsonl';
-import { sampleKeys } from '../stats';
+import type { AuditFlag } from '../training/audit';
+import { classifyJsonlLine } from '../io/jsonl';
+import { sampleKeys } from '../corpus/stats';
 
 export type ReviewStatus = ReviewState['status'];
 export const REVIEW_STATUSES: readonly ReviewStatus[] = ['unreviewed', 'accepted', 'rejected', 'flagged'];

@@ -3,9 +3,9 @@
  * so the two agree) plus what only the workbench has: review states, token
  * columns and the consistency check.
  */
-import { histogram, type AuditFlag } from '../audit';
-import { maskFlagCounts } from '../mask';
-import { countSamples, type SampleKeys } from '../stats';
+import { histogram, type AuditFlag } from '../training/audit';
+import { maskFlagCounts } from '../trace/mask';
+import { countSamples, type SampleKeys } from '../corpus/stats';
 import type { CorpusDocument } from './document';
 import type { ReviewStatus } from './rows';
 

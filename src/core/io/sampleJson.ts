@@ -6,7 +6,7 @@
  * is per character, so a string's escape is the concatenation of its parts'.
  */
 import { randomBytes } from 'node:crypto';
-import { TEXT_PARTS, type TextParts } from './assemble';
+import { TEXT_PARTS, type TextParts } from '../corpus/assemble';
 
 /** Chains shorter than this are serialised the plain way. */
 const MIN_SHARED = 1024;

@@ -6,9 +6,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runDraftBatch, type BatchSummary } from '../core/local/batch';
-import { parseQuestions, type DraftQuestion } from '../core/local/questions';
-import { detectS1kFormat, importS1k } from '../core/importers';
+import { runDraftBatch, type BatchSummary } from '../core/drafting/batch';
+import { parseQuestions, type DraftQuestion } from '../core/drafting/questions';
+import { detectS1kFormat, importS1k } from '../core/corpus/importers';
 import { UserError } from '../services/commands';
 import { batchProgressMessage, batchSummaryMessage, defaultDraftsPath } from './format';
 import { readLocalSettings, requireTrust, withLocalModel, type LocalFeature } from './settings';

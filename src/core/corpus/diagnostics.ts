@@ -12,11 +12,11 @@
  * characters of the decoded offset.
  */
 import * as nodeCrypto from 'node:crypto';
-import type { Verdict } from './model';
-import { classifyJsonlText, type JsonlErrorCode } from './jsonl';
-import { duplicateIdProblem, INPUT_OUTCOMES, sampleFieldProblems, sampleIdOf } from './corpusInput';
-import { PRESETS, parseTrace, renderTrace, TraceStructureError, type RegionName, type TraceFields } from './template';
-import { rawIndexOfDecoded, topLevelSpans, type ValueSpan } from './jsonMembers';
+import type { Verdict } from '../trace/model';
+import { classifyJsonlText, type JsonlErrorCode } from '../io/jsonl';
+import { duplicateIdProblem, INPUT_OUTCOMES, sampleFieldProblems, sampleIdOf } from '../io/corpusInput';
+import { PRESETS, parseTrace, renderTrace, TraceStructureError, type RegionName, type TraceFields } from '../trace/template';
+import { rawIndexOfDecoded, topLevelSpans, type ValueSpan } from '../io/jsonMembers';
 
 export { rawIndexOfDecoded, topLevelSpans };
 
@@ -120,7 +120,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /** Checks one raw line; returns findings with offsets into `raw`. Pure and line-number-free. */
 function analyzeLine(raw: string, ctx: DiagnosticContext): LineAnalysis {
   const bom = raw.charCodeAt(0) === 0xfeff ? 1 : 0;
-  // The line is classified as every corpus reader classifies it (src/core/jsonl.ts), so the editor and the CLI agree.
+  // The line is classified as every corpus reader classifies it (src/core/io/jsonl.ts), so the editor and the CLI agree.
   const row = classifyJsonlText<Record<string, unknown>>(bom ? raw.slice(1) : raw, 0);
   if (!row) return NOTHING;
   if (row.kind === 'error') return { findings: [lineError(raw, bom, row.code, row.message)], id: null };
@@ -480,7 +480,7 @@ export class CorpusDiagnoser {
 
   /**
    * The duplicate-id warnings of the last finished pass over `lines`, as the
-   * CLI words them (src/core/corpusInput.ts): one on every line whose id an
+   * CLI words them (src/core/io/corpusInput.ts): one on every line whose id an
    * earlier line already has, naming that line. They span lines, so they are
    * not part of any line's cached findings or of diagnoseChunk's results.
    */

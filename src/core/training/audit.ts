@@ -3,9 +3,9 @@
  * samples that truncation would damage. `dcd stats --json` shows it under
  * `tokens`; the Corpora view can show the same object.
  */
-import type { DcdSample } from './model';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, MASK_FLAGS, maskFlagCounts, summarizeMask, type MaskFlag, type MaskPolicy } from './mask';
-import { tokenizeCorpus, type CorpusTokenOptions } from './tokenizer/corpus';
+import type { DcdSample } from '../trace/model';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, MASK_FLAGS, maskFlagCounts, summarizeMask, type MaskFlag, type MaskPolicy } from '../trace/mask';
+import { tokenizeCorpus, type CorpusTokenOptions } from '../tokenizer/corpus';
 
 export type AuditFlag = MaskFlag;
 export const AUDIT_FLAGS: readonly AuditFlag[] = MASK_FLAGS;

@@ -6,9 +6,9 @@
  * Every skipped input is counted by reason; none is dropped silently.
  */
 import { createHash } from 'node:crypto';
-import { extractAnswer, extractGold, verify } from './answer';
-import { renderTraceWithParts, type TraceFields } from './template';
-import { normalizeQuestion, type DcdSample, type S1kRow, type StudentDraft } from './model';
+import { extractAnswer, extractGold, verify } from '../answer';
+import { renderTraceWithParts, type TraceFields } from '../trace/template';
+import { normalizeQuestion, type DcdSample, type S1kRow, type StudentDraft } from '../trace/model';
 
 export const DEFAULT_STUDENT_MODEL = 'Qwen2.5-1.5B-Instruct';
 

@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LocalModelClient } from '../core/local/client';
-import { DEFAULT_STUDENT_PROMPT, studentPromptProblem, type StudentPrompt } from '../core/local/prompts';
-import { DEFAULT_GENERATE_PARAMS, isDtypeSetting, type DtypeSetting, type GenerateParams } from '../core/local/types';
+import type { LocalModelClient } from '../core/drafting/client';
+import { DEFAULT_STUDENT_PROMPT, studentPromptProblem, type StudentPrompt } from '../core/drafting/prompts';
+import { DEFAULT_GENERATE_PARAMS, isDtypeSetting, type DtypeSetting, type GenerateParams } from '../core/drafting/types';
 import { UserError } from '../services/commands';
 import { setting, Settings, SECTION } from '../services/config';
 import { resolveModelPath } from './format';

@@ -4,8 +4,8 @@
  * Corpora view and the workbench, over samples reduced by one function
  * (sampleKeys), so they cannot disagree on the same corpus.
  */
-import type { JsonlRow } from './jsonl';
-import { normalizeQuestion, SAMPLE_REQUIRED_FIELDS, type DcdSample } from './model';
+import type { JsonlRow } from '../io/jsonl';
+import { normalizeQuestion, SAMPLE_REQUIRED_FIELDS, type DcdSample } from '../trace/model';
 
 export interface LengthStats { min: number; max: number; mean: number; median: number; p90: number; total: number }
 

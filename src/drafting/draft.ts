@@ -4,7 +4,7 @@
  * markdown editor beside the current one.
  */
 import * as vscode from 'vscode';
-import { studentPrompt } from '../core/local/prompts';
+import { studentPrompt } from '../core/drafting/prompts';
 import { readLocalSettings, requireTrust, withLocalModel, type LocalFeature } from './settings';
 
 export interface GenerateDraftArgs { question?: string }

@@ -4,9 +4,9 @@
  */
 import { importDrafts, importS1k } from './importers';
 import { assembleCorpus, type AssembleOptions, type AssembleResult } from './assemble';
-import { writeFileAtomic } from './atomicWrite';
-import { sampleLines } from './sampleJson';
-import { jsonlLines, type JsonlError } from './jsonl';
+import { writeFileAtomic } from '../io/atomicWrite';
+import { sampleLines } from '../io/sampleJson';
+import { jsonlLines, type JsonlError } from '../io/jsonl';
 import { exportLine, type ExportFormat } from './exports';
 
 export interface BuildOptions extends AssembleOptions {

@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BatchSummary } from '../core/local/batch';
-import { workerEntry } from '../core/local/client';
-import type { DownloadResult } from '../core/local/download';
+import type { BatchSummary } from '../core/drafting/batch';
+import { workerEntry } from '../core/drafting/client';
+import type { DownloadResult } from '../core/drafting/download';
 import type { ExtensionServices } from '../services';
 import { Settings, SECTION } from '../services/config';
 import { generateDraft, type GenerateDraftArgs, type GenerateDraftResult } from './draft';

@@ -13,8 +13,8 @@
  * - a text that does not parse (a removed or moved stage tag) throws
  *   TraceStructureError and nothing is produced.
  */
-import { topLevelSpans } from './jsonMembers';
-import { verify } from './answer';
+import { topLevelSpans } from '../io/jsonMembers';
+import { verify } from '../answer';
 import { parseTrace, renderTrace, type TraceFields } from './template';
 import type { Verdict } from './model';
 

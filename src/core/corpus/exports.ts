@@ -3,9 +3,9 @@
  * JSONL (system/user/assistant turns; the assistant turn holds the whole
  * think…answer trace) and plain `{"text"}` JSONL (the rendered trace).
  */
-import { parseTrace } from './template';
-import { getPreset } from './template';
-import type { DcdSample } from './model';
+import { parseTrace } from '../trace/template';
+import { getPreset } from '../trace/template';
+import type { DcdSample } from '../trace/model';
 
 export type ExportFormat = 'messages' | 'text';
 

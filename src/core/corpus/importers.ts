@@ -7,9 +7,9 @@
 import { promises as fs } from 'node:fs';
 import { parquetReadObjects, asyncBufferFromFile } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { type JsonlError } from './jsonl';
-import { forEachJsonlRow } from './jsonlFile';
-import { S1K_REQUIRED_COLUMNS, type S1kRow, type StudentDraft } from './model';
+import { type JsonlError } from '../io/jsonl';
+import { forEachJsonlRow } from '../io/jsonlFile';
+import { S1K_REQUIRED_COLUMNS, type S1kRow, type StudentDraft } from '../trace/model';
 
 export type S1kFormat = 'parquet' | 'jsonl' | 'json';
 

@@ -4,8 +4,8 @@
  * and cancel; then, if asked, the model settings point at it.
  */
 import * as vscode from 'vscode';
-import { downloadModel, DownloadError, modelDirFor, type DownloadResult } from '../core/local/download';
-import type { LocalDtype } from '../core/local/types';
+import { downloadModel, DownloadError, modelDirFor, type DownloadResult } from '../core/drafting/download';
+import type { LocalDtype } from '../core/drafting/types';
 import { SecretKeys, setting, Settings, SECTION } from '../services/config';
 import { downloadProgressMessage } from './format';
 import { requireTrust, type LocalFeature } from './settings';

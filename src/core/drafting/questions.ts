@@ -6,7 +6,7 @@
  * bare `gold` answer. Bad rows are reported with their line/position, never
  * dropped silently.
  */
-import { parseJsonl } from '../jsonl';
+import { parseJsonl } from '../io/jsonl';
 
 export interface DraftQuestion {
   question: string;

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { extractGold, verify } from '../answer';
-import { parseJsonl } from '../jsonl';
+import { parseJsonl } from '../io/jsonl';
 import { parseYesNo, studentPrompt, verifyPrompt, type StudentPrompt, DEFAULT_STUDENT_PROMPT } from './prompts';
 import type { DraftQuestion } from './questions';
 import { deriveSeed } from './sampling';

@@ -4,9 +4,9 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BatchProgress, BatchSummary } from '../core/local/batch';
-import type { DownloadProgress } from '../core/local/download';
-import { formatBytes } from '../core/format';
+import type { BatchProgress, BatchSummary } from '../core/drafting/batch';
+import type { DownloadProgress } from '../core/drafting/download';
+import { formatBytes } from '../core/display/bytes';
 
 /** "42s", "3m 05s", "1h 02m". */
 export function formatDuration(ms: number): string {

@@ -1,5 +1,5 @@
 /** Text from data files (corpora, benchmarks) made inert for Markdown views: tooltips, reports. */
-import type { CorpusSummary } from './corpus';
+import type { CorpusSummary } from '../corpus/summary';
 
 /**
  * One line of text as an inert Markdown code span, fit for a table cell: line

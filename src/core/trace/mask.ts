@@ -8,7 +8,7 @@
  * corpus audit needs no ids at all (and a cached layout is enough).
  */
 import type { RenderedTrace, Span } from './template';
-import { firstTokenEndingAfter, firstTokenStartingAtOrAfter } from './tokenizer/offsets';
+import { firstTokenEndingAfter, firstTokenStartingAtOrAfter } from '../tokenizer/offsets';
 
 export const MASK_POLICIES = ['paper', 'mask-draft'] as const;
 /** `paper`: everything from the `<|im_start|>` of `<|im_start|>think` through the final `<|im_end|>`; `mask-draft`: the same minus the draft. */

@@ -14,7 +14,7 @@
 import { promises as fs } from 'node:fs';
 import type { JsonlErrorCode, JsonlRow } from './jsonl';
 import { forEachJsonlRowInBuffer } from './jsonlFile';
-import { SAMPLE_REQUIRED_FIELDS, type DcdSample } from './model';
+import { SAMPLE_REQUIRED_FIELDS, type DcdSample } from '../trace/model';
 
 export type InputOutcome = 'ok' | 'warning' | 'error';
 export type InputProblemCode = JsonlErrorCode | 'empty' | 'missing-field' | 'invalid-field' | 'duplicate-id';

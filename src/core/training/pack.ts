@@ -7,12 +7,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { version } from '../../package.json';
-import { checkCorpusBytes, errorsOf, formatProblem, type CorpusRead } from './corpusInput';
-import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, IGNORE_INDEX, labelsFor, summarizeMask, MASK_FLAGS, maskFlagCounts, type MaskFlag, type MaskPolicy } from './mask';
+import { version } from '../../../package.json';
+import { checkCorpusBytes, errorsOf, formatProblem, type CorpusRead } from '../io/corpusInput';
+import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, IGNORE_INDEX, labelsFor, summarizeMask, MASK_FLAGS, maskFlagCounts, type MaskFlag, type MaskPolicy } from '../trace/mask';
 import { planTraining, type TrainingPlan } from './plan';
-import { sha256Hex, vocabSizeOf } from './tokenizer/source';
-import { tokenizeCorpus, type CorpusTokenOptions } from './tokenizer/corpus';
+import { sha256Hex, vocabSizeOf } from '../tokenizer/source';
+import { tokenizeCorpus, type CorpusTokenOptions } from '../tokenizer/corpus';
 
 // ---------------------------------------------------------------- .npy
 

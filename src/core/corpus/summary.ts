@@ -2,8 +2,8 @@
  * A DCD corpus file in memory: its lines (well-formed samples and malformed
  * rows, both kept in order) and summary counts.
  */
-import { parseJsonl, type JsonlRow } from './jsonl';
-import type { DcdSample } from './model';
+import { parseJsonl, type JsonlRow } from '../io/jsonl';
+import type { DcdSample } from '../trace/model';
 import { countSamples, sampleKeys } from './stats';
 
 export interface CorpusSummary {

@@ -5,9 +5,9 @@
  * them (the worker exits and frees the model's memory).
  */
 import * as vscode from 'vscode';
-import { LocalModelClient, type WorkerEntry } from '../core/local/client';
-import { LocalModelError } from '../core/local/protocol';
-import type { DtypeSetting } from '../core/local/types';
+import { LocalModelClient, type WorkerEntry } from '../core/drafting/client';
+import { LocalModelError } from '../core/drafting/protocol';
+import type { DtypeSetting } from '../core/drafting/types';
 
 export class LocalModels implements vscode.Disposable {
   private readonly clients = new Map<string, Promise<LocalModelClient>>();
