@@ -87,7 +87,7 @@ describe('streamed JSONL file reading', () => {
     // Peak memory, in a process of its own: a reader that held the line would need its 40 MiB and more.
     const script = path.join(dir, 'measure.ts');
     fs.writeFileSync(script, [
-      `import { forEachJsonlRow } from ${JSON.stringify(path.resolve(__dirname, '../../src/core/jsonlFile'))};`,
+      `import { forEachJsonlRow } from ${JSON.stringify(path.resolve(__dirname, '../../src/core/io/jsonlFile'))};`,
       'const before = process.resourceUsage().maxRSS;',
       `void forEachJsonlRow(${JSON.stringify(file)}, () => undefined).then(() => console.log(JSON.stringify({ extraKiB: process.resourceUsage().maxRSS - before })));`,
     ].join('\n'));
