@@ -6,6 +6,8 @@
 //   python     the Python backend against the real torch, transformers, TRL, lm-eval and
 //              Math-Verify, in the project venv made from python-backend/requirements/test.txt
 //              (scripts/python-env.mjs; unittest)
+//   slurm      the `slurm` host profile on a real one-node cluster (scripts/slurm-cluster.mjs starts it;
+//              slurm-wlm and munge from apt) with the real trainer in the project venv
 //   vscode     the integration suite inside a real extension host (code-server)
 //   ui         Playwright against the packaged VSIX in code-server (screenshots in test-results/)
 //   artifacts  what users install: the npm-packed `dcd` installed into a temporary prefix,
@@ -20,7 +22,7 @@ import { ensurePythonEnv } from './python-env.mjs';
 import { runVsCodeTests } from './vscode-tests.mjs';
 import { ALL_TARGETS, packageVsix } from './package.mjs';
 
-const ALL = ['static', 'unit', 'grammar', 'python', 'vscode', 'ui', 'artifacts'];
+const ALL = ['static', 'unit', 'grammar', 'python', 'slurm', 'vscode', 'ui', 'artifacts'];
 const wanted = (process.env.DCD_TEST_LAYERS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 
 function run(cmd, args, opts = {}) {
@@ -48,6 +50,12 @@ const layers = {
     // The log names the libraries the backend was tested against.
     run(py, ['-c', 'import sys; from importlib.metadata import version as v; print("python", sys.version.split()[0], *(f"| {p} {v(p)}" for p in ("torch", "transformers", "trl", "lm-eval", "math-verify", "numpy")))']);
     return run(py, ['-m', 'unittest', 'discover', '-s', 'python-backend/tests', '-t', 'python-backend'], { env: { PYTHONDONTWRITEBYTECODE: '1' } });
+  },
+  slurm: () => {
+    const py = ensurePythonEnv();
+    const code = nodeTest(listTests('test/slurm', '.test.ts'), { DCD_VENV_PYTHON: py });
+    run(process.execPath, ['scripts/slurm-cluster.mjs', 'stop']);
+    return code;
   },
   vscode: async () => runVsCodeTests(),
   ui: async () => {

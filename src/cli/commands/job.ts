@@ -29,7 +29,7 @@ import { formatMeasured } from '../../core/jobs/measured';
 import { checkHost, setupHost } from '../../core/remote/hostCheck';
 import { HostKeyError } from '../../core/remote/knownHosts';
 import {
-  createConnector, findProfile, loadHostsFile, sshProfileFromSpec, type HostProfile, type Launcher,
+  createConnector, findProfile, isRemoteProfile, loadHostsFile, sshProfileFromSpec, type HostProfile, type Launcher,
 } from '../../core/remote/profiles';
 import type { Secrets } from '../../core/remote/sshSession';
 
@@ -102,7 +102,7 @@ async function resolveProfile(o: HostOptions): Promise<HostProfile> {
   } else {
     const profiles = await loadHostsFile(o.hostsFile ?? process.env.DCD_HOSTS_FILE);
     try { profile = findProfile(profiles, o.host ?? 'local'); } catch (err) { throw new CliError((err as Error).message); }
-    if (profile.kind === 'ssh') {
+    if (isRemoteProfile(profile)) {
       if (o.identity) profile = { ...profile, identityFiles: o.identity };
       if (o.knownHosts) profile = { ...profile, knownHostsFiles: o.knownHosts };
       if (o.proxyJump) profile = { ...profile, proxyJump: o.proxyJump };

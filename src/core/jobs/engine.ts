@@ -18,6 +18,10 @@ import { completeLines, parseEvents, type CheckpointEvent, type ParsedEvents, ty
 import {
   cancelCommand, forceKillCommand, JOB_FILES, launchCommand, livenessCommand, runnerScript, type TrainCommand,
 } from './runner';
+import {
+  isLiveState, parseState, parseSubmitOutput, slurmBatchScript, slurmCancelCommand, slurmForceKillCommand, stateCommand,
+  statusOfEndedState, submitCommand,
+} from './slurm';
 import { HOST_STATUSES, isTerminal, type JobStatus } from './status';
 import { applyStatus, JobStore, type JobRecord, type JobRemote, type JobSpec } from './store';
 
@@ -173,10 +177,15 @@ export class JobEngine {
         exportDir = e.dest;
       }
       const jobDir = joinHost(root, 'jobs', id);
-      const train: TrainCommand = { python, backendDir, exportDir, jobDir, model: spec.model, preset: spec.preset, maxSteps: spec.maxSteps };
+      let resumeFrom: string | undefined;
+      if (spec.resumeFrom !== undefined) {
+        checkJobId(spec.resumeFrom);
+        resumeFrom = joinHost(root, 'jobs', spec.resumeFrom, JOB_FILES.runDir);
+      }
+      const train: TrainCommand = { python, backendDir, exportDir, jobDir, model: spec.model, preset: spec.preset, maxSteps: spec.maxSteps, resumeFrom };
       await session.mkdirp(jobDir);
       await session.writeFile(joinHost(jobDir, JOB_FILES.config), JSON.stringify({ id, spec: rec.spec, host: profile.name, train, createdAt: now }, null, 2) + '\n');
-      await session.writeFile(joinHost(jobDir, JOB_FILES.runner), runnerScript(id, train));
+      await session.writeFile(joinHost(jobDir, JOB_FILES.runner), profile.kind === 'slurm' ? slurmBatchScript(id, train, profile) : runnerScript(id, train));
       await writeHostFileAtomic(session, joinHost(jobDir, JOB_FILES.status), 'queued\n');
       rec = await this.setStatus(id, 'queued', { remote: { jobDir, backendDir, exportDir, python } });
       if (rec.status === 'cancelled') {
@@ -186,6 +195,11 @@ export class JobEngine {
       }
       opts.onStatus?.('queued');
       const env = opts.secretEnv && Object.keys(opts.secretEnv).length ? opts.secretEnv : undefined;
+      if (profile.kind === 'slurm') {
+        const r = await execChecked(session, submitCommand(jobDir, profile, env !== undefined), { stdin: env ? shellExports(env) : undefined });
+        const slurmJobId = parseSubmitOutput(r.stdout);
+        return await this.store.update(id, (x) => ({ ...x, remote: { ...x.remote!, launcher: 'slurm', slurmJobId } }));
+      }
       const launch = launchCommand(jobDir, id, profile.launcher ?? 'auto', env !== undefined);
       const r = await execChecked(session, launch.command, { stdin: env ? shellExports(env) : undefined });
       const launcher = /launcher=(tmux|setsid)/.exec(r.stdout)?.[1] as 'tmux' | 'setsid' | undefined;
@@ -235,6 +249,7 @@ export class JobEngine {
 
   /** A running job whose runner is gone (host reboot, OOM kill) is failed. */
   private async checkAlive(session: HostSession, rec: JobRecord): Promise<JobRecord> {
+    if (rec.host.kind === 'slurm') return this.checkSlurm(session, rec);
     if (rec.status !== 'running') return rec;
     const jobDir = this.remote(rec).jobDir;
     const alive = (await session.exec(livenessCommand(jobDir))).stdout.trim();
@@ -244,6 +259,23 @@ export class JobEngine {
     if (again && again !== 'running') return this.setStatus(rec.id, again);
     await writeHostFileAtomic(session, joinHost(jobDir, JOB_FILES.status), 'failed\n');
     return this.setStatus(rec.id, 'failed', { error: 'the job runner is no longer running on the host (reboot or killed?)' });
+  }
+
+  /**
+   * Slurm's word on a queued or running job: one that Slurm ended while the job directory still says
+   * queued or running (the time limit's KILL, OOM, a node failure, a pending job removed) gets its status
+   * from Slurm's state.
+   */
+  private async checkSlurm(session: HostSession, rec: JobRecord): Promise<JobRecord> {
+    if (rec.host.kind !== 'slurm' || (rec.status !== 'running' && rec.status !== 'queued')) return rec;
+    const jobDir = this.remote(rec).jobDir;
+    const state = parseState((await session.exec(stateCommand(jobDir, rec.host))).stdout);
+    if (isLiveState(state)) return rec;
+    const again = await this.readHostStatus(session, jobDir);
+    if (again && isTerminal(again)) return this.setStatus(rec.id, again);
+    const status = statusOfEndedState(state);
+    await writeHostFileAtomic(session, joinHost(jobDir, JOB_FILES.status), `${status}\n`);
+    return this.setStatus(rec.id, status, status === 'failed' ? { error: `Slurm ended job ${rec.remote?.slurmJobId ?? ''} as ${state} before the runner recorded a status` } : {});
   }
 
   /** Last step, loss and total steps from the events file. */
@@ -361,7 +393,8 @@ export class JobEngine {
     if (!rec.remote) return this.setStatus(id, 'cancelled', { error: 'cancelled before it reached the host' });
     const session = await this.session(rec.host);
     const jobDir = rec.remote.jobDir;
-    await execChecked(session, cancelCommand(jobDir));
+    const slurm = rec.host.kind === 'slurm' ? rec.host : undefined;
+    await execChecked(session, slurm ? slurmCancelCommand(jobDir, slurm) : cancelCommand(jobDir));
     const deadline = Date.now() + (opts.graceMs ?? 60_000);
     let hostStatus = await this.readHostStatus(session, jobDir);
     while (!(hostStatus && isTerminal(hostStatus)) && Date.now() < deadline) {
@@ -369,7 +402,7 @@ export class JobEngine {
       hostStatus = await this.readHostStatus(session, jobDir);
     }
     if (!(hostStatus && isTerminal(hostStatus))) {
-      await execChecked(session, forceKillCommand(jobDir));
+      await execChecked(session, slurm ? slurmForceKillCommand(jobDir, slurm) : forceKillCommand(jobDir));
       hostStatus = 'cancelled';
     }
     rec = await this.setStatus(id, hostStatus);

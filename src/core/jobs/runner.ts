@@ -27,6 +27,8 @@ export interface TrainCommand {
   model: string;
   preset: 'paper' | 'smoke';
   maxSteps?: number;
+  /** The run directory of an earlier job on this host: its checkpoints are linked in and the trainer resumes from the newest. */
+  resumeFrom?: string;
 }
 
 export const JOB_FILES = {
@@ -46,6 +48,7 @@ export function trainArgs(c: TrainCommand): string[] {
   const args = [c.python, joinHost(c.backendDir, 'train.py'),
     '--data', c.exportDir, '--model', c.model, '--preset', c.preset, '--out', joinHost(c.jobDir, JOB_FILES.runDir)];
   if (c.maxSteps !== undefined) args.push('--max-steps', String(c.maxSteps));
+  if (c.resumeFrom !== undefined) args.push('--resume');
   return args;
 }
 
@@ -54,39 +57,79 @@ export function trainArgs(c: TrainCommand): string[] {
  * status, child pid, exit code) around one command. `preamble` runs after the
  * first cancel check and before the status turns `running`.
  */
-export function commandRunnerScript(o: { jobDir: string; title: string; argv: readonly string[]; preamble?: string; logCommand?: boolean }): string {
+export interface RunnerScriptOptions {
+  jobDir: string;
+  title: string;
+  argv: readonly string[];
+  /** A ready shell command line to run instead of `argv` (its words already quoted): for `$VARIABLES` that must expand on the host. */
+  commandLine?: string;
+  preamble?: string;
+  logCommand?: boolean;
+  /** Lines right after the shebang (`#SBATCH` directives). */
+  header?: readonly string[];
+  /**
+   * The runner itself may get SIGTERM (Slurm: scancel, the time limit): pass it to the command and wait
+   * for its checkpoint instead of dying at once; the job then counts as cancelled.
+   */
+  forwardSignals?: boolean;
+}
+
+export function commandRunnerScript(o: RunnerScriptOptions): string {
   const q = shellQuote;
   const f = JOB_FILES;
+  const command = o.commandLine ?? shellJoin(o.argv);
+  const trap = o.forwardSignals ? `got_signal=0
+child=0
+trap 'got_signal=1; if [ "$child" -gt 0 ]; then kill -TERM "$child" 2>/dev/null; fi' TERM INT
+` : '';
+  // wait returns early (status > 128) when a trapped signal arrives: wait again for the real exit.
+  const rewait = o.forwardSignals ? `while [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done\n` : '';
   return `#!/bin/sh
-# ${o.title} (generated). It runs one command, records its pid and exit
+${o.header?.length ? o.header.join('\n') + '\n' : ''}# ${o.title} (generated). It runs one command, records its pid and exit
 # status, and writes the job's final status.
 ${PRIVATE_UMASK}
 cd ${q(o.jobDir)} || exit 1
 echo $$ > ${f.runnerPid}
 setstatus() { printf '%s\\n' "$1" > ${f.status}.tmp && mv -f ${f.status}.tmp ${f.status}; }
 if [ -e ${f.cancel} ]; then setstatus cancelled; exit 0; fi
-${o.preamble ?? ''}setstatus running
-${o.logCommand ? `echo ${q(`$ ${shellJoin(o.argv)}`)} >> ${f.log}\n` : ''}PYTHONUNBUFFERED=1 ${shellJoin(o.argv)} >> ${f.log} 2>&1 < /dev/null &
+${trap}${o.preamble ?? ''}setstatus running
+${o.logCommand ? `echo ${q(`$ ${command}`)} >> ${f.log}\n` : ''}PYTHONUNBUFFERED=1 ${command} >> ${f.log} 2>&1 < /dev/null &
 child=$!
 echo "$child" > ${f.pid}
 # A cancel that came between the check above and the pid file: pass it on.
 if [ -e ${f.cancel} ]; then kill -TERM "$child" 2>/dev/null; fi
 wait "$child"
 rc=$?
-echo "$rc" > ${f.exitCode}
-if [ -e ${f.cancel} ]; then setstatus cancelled
+${rewait}echo "$rc" > ${f.exitCode}
+if [ -e ${f.cancel} ]${o.forwardSignals ? ' || [ "$got_signal" = 1 ]' : ''}; then setstatus cancelled
 elif [ "$rc" -eq 0 ]; then setstatus succeeded
 else setstatus failed; fi
 `;
 }
 
 /** The runner script of a training job: the trainer, with its events linked into the job directory. */
-export function runnerScript(jobId: string, c: TrainCommand): string {
+export function runnerScript(jobId: string, c: TrainCommand, extra: Partial<RunnerScriptOptions> = {}): string {
   const f = JOB_FILES;
   return commandRunnerScript({
     jobDir: c.jobDir, title: `DCD Studio job runner for job ${jobId}`, argv: trainArgs(c),
-    preamble: `mkdir -p ${f.runDir}\nln -sf ${f.runDir}/${f.events} ${f.events}\n`,
+    ...extra,
+    preamble: `mkdir -p ${f.runDir}\nln -sf ${f.runDir}/${f.events} ${f.events}\n${c.resumeFrom === undefined ? '' : resumePreamble(c.resumeFrom)}${extra.preamble ?? ''}`,
   });
+}
+
+/**
+ * The earlier run's checkpoints and data order, as hard links where the file system allows (a checkpoint
+ * with its optimizer state is many gigabytes; links cost nothing, and pruning here removes only links).
+ * Only once: a resubmitted runner finds its own checkpoints in place.
+ */
+function resumePreamble(fromRunDir: string): string {
+  const q = shellQuote;
+  const from = (name: string) => q(joinHost(fromRunDir, name));
+  return `if [ ! -e ${JOB_FILES.runDir}/checkpoints ] && [ -d ${from('checkpoints')} ]; then
+  cp -al ${from('checkpoints')} ${JOB_FILES.runDir}/checkpoints 2>/dev/null || cp -a ${from('checkpoints')} ${JOB_FILES.runDir}/checkpoints || exit 1
+  cp -a ${from('data_order.json')} ${JOB_FILES.runDir}/ 2>/dev/null
+fi
+`;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface JobSpec {
   model: string;
   preset: 'paper' | 'smoke';
   maxSteps?: number;
+  /** Continue from the checkpoints of this earlier job on the same host (same export, model and steps). */
+  resumeFrom?: string;
 }
 
 export interface JobRemote {
@@ -23,7 +25,9 @@ export interface JobRemote {
   backendDir: string;
   exportDir: string;
   python: string;
-  launcher?: 'setsid' | 'tmux';
+  launcher?: 'setsid' | 'tmux' | 'slurm';
+  /** The id sbatch gave (Slurm profiles). */
+  slurmJobId?: string;
 }
 
 export interface JobRecord {

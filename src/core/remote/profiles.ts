@@ -1,6 +1,7 @@
 /**
- * Host profiles: where jobs run. `local` (this machine, always present) or an
- * SSH host given by name, `user@host:port`, or a `~/.ssh/config` alias.
+ * Host profiles: where jobs run. `local` (this machine, always present), an
+ * SSH host given by name, `user@host:port`, or a `~/.ssh/config` alias, or a
+ * Slurm cluster (submitted to locally or from an SSH login node).
  * Profiles hold no secrets, so they can be stored with each job.
  */
 import { promises as fs } from 'node:fs';
@@ -39,7 +40,52 @@ export interface SshProfile extends ProfileBase {
   knownHostsFiles?: string[];
 }
 
-export type HostProfile = LocalProfile | SshProfile;
+/**
+ * A Slurm cluster: jobs are submitted with `sbatch` from this machine (no `host`, or `host: "local"`) or
+ * from a login node reached over SSH (the SSH fields as in `SshProfile`). The job directory protocol is
+ * the same as for other hosts, so events, logs and artifacts are read the same way.
+ */
+export interface SlurmProfile extends ProfileBase, SlurmOptions {
+  kind: 'slurm';
+  /** The login node; absent or `local`: this machine. */
+  host?: string;
+  port?: number;
+  user?: string;
+  identityFiles?: string[];
+  proxyJump?: string;
+  knownHostsFiles?: string[];
+}
+
+/** What a Slurm profile says about its jobs' allocation; `#SBATCH` lines come from these. */
+export interface SlurmOptions {
+  /** `SLURM_CONF` for sbatch/squeue/scancel (e.g. the one-node cluster of scripts/slurm-cluster.mjs); default: Slurm's own. */
+  slurmConf?: string;
+  partition?: string;
+  account?: string;
+  qos?: string;
+  /** `--time` (e.g. `02:00:00`). */
+  time?: string;
+  /** Nodes (default 1). */
+  nodes?: number;
+  /** torchrun agents started by `srun`, one per node normally (default: `nodes`); more than `nodes` only to try multi-node on one machine. */
+  tasks?: number;
+  /** GPUs per node (`--gpus-per-node`), also torchrun's `--nproc_per_node`. */
+  gpusPerNode?: number;
+  cpusPerTask?: number;
+  /** `--mem` (e.g. `64G`). */
+  mem?: string;
+  /** More sbatch options, each one `--name=value`. */
+  sbatchArgs?: string[];
+  /** Seconds before the time limit at which Slurm sends SIGTERM, so the trainer checkpoints (default 120). */
+  signalLeadS?: number;
+}
+
+export type HostProfile = LocalProfile | SshProfile | SlurmProfile;
+
+/** Whether a profile's commands run over SSH (an SSH host, or a Slurm login node). */
+export function isRemoteProfile(p: HostProfile): p is SshProfile | (SlurmProfile & { host: string }) {
+  return p.kind === 'ssh' || (p.kind === 'slurm' && p.host !== undefined && p.host !== 'local');
+}
 
 export const LOCAL_PROFILE: LocalProfile = { name: 'local', kind: 'local' };
 export const DEFAULT_ROOT = '~/.dcd';
@@ -54,7 +100,8 @@ function str(v: unknown, what: string): string | undefined {
 /**
  * Validates one profile as written in settings (`dcd.hosts`) or a hosts file:
  * `{name, host, port?, user?, python?, root?, identityFile(s)?, proxyJump?, knownHostsFiles?, launcher?}`;
- * `host: "local"` or `kind: "local"` is the local machine.
+ * `host: "local"` or `kind: "local"` is the local machine. `kind: "slurm"` adds the `SlurmOptions` fields
+ * and makes `host` optional (absent or `local`: sbatch on this machine).
  */
 export function normalizeProfile(raw: unknown): HostProfile {
   if (!raw || typeof raw !== 'object') throw new Error('a host profile must be an object');
@@ -69,9 +116,16 @@ export function normalizeProfile(raw: unknown): HostProfile {
     root: str(r.root, `host ${name}: "root"`),
     launcher: launcher as Launcher | undefined,
   };
+  if (r.kind !== undefined && !['local', 'ssh', 'slurm'].includes(String(r.kind))) throw new Error(`host ${name}: kind must be ssh, slurm or local`);
+  if (r.kind === 'slurm') return { ...base, ...sshFields(r, name, false), ...slurmOptions(r, name), kind: 'slurm' };
   if (r.kind === 'local' || r.host === 'local' || (r.kind === undefined && r.host === undefined && name === 'local')) return { ...base, kind: 'local' };
+  return { ...base, kind: 'ssh', ...sshFields(r, name, true) as ReturnType<typeof sshFields> & { host: string } };
+}
+
+function sshFields(r: Record<string, unknown>, name: string, needHost: boolean) {
   const host = str(r.host, `host ${name}: "host"`);
-  if (!host) throw new Error(`host ${name} needs a "host"`);
+  if (!host && needHost) throw new Error(`host ${name} needs a "host"`);
+  if (!host || host === 'local') return {};
   const port = r.port === undefined ? undefined : Number(r.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error(`host ${name}: invalid port ${String(r.port)}`);
   const ids = r.identityFiles ?? r.identityFile;
@@ -79,7 +133,7 @@ export function normalizeProfile(raw: unknown): HostProfile {
   const khf = r.knownHostsFiles;
   const knownHostsFiles = khf === undefined ? undefined : (Array.isArray(khf) ? khf : [khf]).map((f) => str(f, `host ${name}: known_hosts file`)!);
   return {
-    ...base, kind: 'ssh', host, port,
+    host, port,
     user: str(r.user, `host ${name}: "user"`),
     identityFiles,
     proxyJump: str(r.proxyJump, `host ${name}: "proxyJump"`),
@@ -87,11 +141,41 @@ export function normalizeProfile(raw: unknown): HostProfile {
   };
 }
 
+// Values that go into `#SBATCH --x=value` lines: one word, nothing a shell or sbatch would reinterpret.
+const SBATCH_VALUE = /^[A-Za-z0-9_.:,@%+=/-]+$/;
+
+function slurmOptions(r: Record<string, unknown>, name: string): SlurmOptions {
+  const word = (k: string) => {
+    const v = str(r[k], `host ${name}: "${k}"`);
+    if (v !== undefined && !SBATCH_VALUE.test(v)) throw new Error(`host ${name}: "${k}" must be one word of letters, digits and _.:,@%+=/- (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const count = (k: string) => {
+    if (r[k] === undefined || r[k] === null) return undefined;
+    const n = Number(r[k]);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`host ${name}: "${k}" must be a positive integer`);
+    return n;
+  };
+  const extra = r.sbatchArgs;
+  if (extra !== undefined && !(Array.isArray(extra) && extra.every((a) => typeof a === 'string' && /^--[a-z][a-z-]*(=[A-Za-z0-9_.:,@%+=/-]+)?$/.test(a)))) {
+    throw new Error(`host ${name}: "sbatchArgs" must be a list of options like "--constraint=a100"`);
+  }
+  const o: SlurmOptions = {
+    slurmConf: str(r.slurmConf, `host ${name}: "slurmConf"`),
+    partition: word('partition'), account: word('account'), qos: word('qos'), time: word('time'), mem: word('mem'),
+    nodes: count('nodes'), tasks: count('tasks'), gpusPerNode: count('gpusPerNode'), cpusPerTask: count('cpusPerTask'),
+    sbatchArgs: extra as string[] | undefined, signalLeadS: count('signalLeadS'),
+  };
+  if (o.tasks !== undefined && o.tasks < (o.nodes ?? 1)) throw new Error(`host ${name}: "tasks" must be at least "nodes"`);
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SlurmOptions;
+}
+
 /**
  * Every field a host profile may have, as `normalizeProfile` reads it; package.json documents each one in
  * `dcd.hosts` (a test holds them equal, so that no setting is undocumented).
  */
-export const PROFILE_FIELDS = ['name', 'kind', 'host', 'port', 'user', 'python', 'root', 'launcher', 'identityFile', 'identityFiles', 'proxyJump', 'knownHostsFiles'] as const;
+export const PROFILE_FIELDS = ['name', 'kind', 'host', 'port', 'user', 'python', 'root', 'launcher', 'identityFile', 'identityFiles', 'proxyJump', 'knownHostsFiles',
+  'slurmConf', 'partition', 'account', 'qos', 'time', 'nodes', 'tasks', 'gpusPerNode', 'cpusPerTask', 'mem', 'sbatchArgs', 'signalLeadS'] as const;
 
 /**
  * The profiles the extension offers, from its settings: `local` runs `pythonPath` (`dcd.pythonPath`) and
@@ -106,7 +190,8 @@ export function profilesFromSettings(hosts: unknown, pythonPath: string | undefi
     try {
       const p = normalizeProfile(raw);
       if (p.kind === 'local') problems.push(`host ${p.name}: the local machine is the "local" profile, whose interpreter is dcd.pythonPath`);
-      else if (!out.some((x) => x.name === p.name)) out.push(p);
+      // A Slurm cluster submitted to from this machine runs the same interpreter as `local` unless it names its own.
+      else if (!out.some((x) => x.name === p.name)) out.push(p.kind === 'slurm' && !isRemoteProfile(p) && !p.python ? { ...p, python: pythonPath || undefined } : p);
     } catch (err) {
       problems.push((err as Error).message);
     }
@@ -157,7 +242,7 @@ export interface ConnectorDeps extends SshAuthDeps {
 }
 
 export function createConnector(profile: HostProfile, deps: ConnectorDeps): HostConnector {
-  if (profile.kind === 'local') return { profile, connect: async () => new LocalSession() };
+  if (!isRemoteProfile(profile)) return { profile, connect: async () => new LocalSession() };
   const homeDir = deps.homeDir ?? os.homedir();
   const localUser = deps.localUser ?? os.userInfo().username;
   const acceptedOnce = new Set<string>();
