@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import type { JobStatus } from '../core/jobs/status';
-import type { HostProfile } from '../core/remote/profiles';
+import { describeHost, type HostProfile } from '../core/remote/profiles';
 import { SecretKeys, setting, Settings } from '../services/config';
 import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
 
@@ -77,7 +77,7 @@ async function pickHost(deps: EvaluateDeps): Promise<HostProfile | undefined> {
   for (const p of problems) void vscode.window.showWarningMessage(`dcd.hosts: ${p}`);
   if (profiles.length === 1) return profiles[0];
   const pick = await vscode.window.showQuickPick(profiles.map((p) => ({
-    label: p.name, description: p.kind === 'local' ? 'this machine' : `${p.user ? `${p.user}@` : ''}${p.host}${p.port ? `:${p.port}` : ''}`, profile: p,
+    label: p.name, description: describeHost(p), profile: p,
   })), { title: 'Evaluate Model: on which host?' });
   return pick?.profile;
 }

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import { checkHost, setupCommands, setupHost, type HostReport, type SetupResult } from '../core/remote/hostCheck';
 import { TrustStore } from '../core/remote/knownHosts';
 import { resolveSshTarget } from '../core/remote/sshConfig';
+import { isRemoteProfile } from '../core/remote/profiles';
 import { hostFacts } from './hostsView';
 import { assertTrusted } from './jobsModel';
 import { pickHost, type RemoteFeature } from './pickers';
@@ -56,7 +57,7 @@ export async function setUpHostCommand(r: RemoteFeature, arg?: unknown): Promise
 
 export async function forgetHostKeyCommand(r: RemoteFeature, arg?: unknown): Promise<number | undefined> {
   const profile = await pickHost(r, arg, 'Forget the saved key of which host?');
-  if (!profile || profile.kind !== 'ssh') return undefined;
+  if (!profile || !isRemoteProfile(profile)) return undefined;
   const configText = await fs.readFile(path.join(os.homedir(), '.ssh', 'config'), 'utf8').catch(() => undefined);
   let target = { host: profile.host, port: profile.port ?? 22 };
   try { target = resolveSshTarget(profile, { configText, homeDir: os.homedir(), localUser: os.userInfo().username }); } catch { /* the profile as given */ }

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { JobRecord } from '../core/jobs/store';
 import { jobDescription } from '../core/jobs/describe';
-import type { HostProfile } from '../core/remote/profiles';
+import { describeHost, type HostProfile } from '../core/remote/profiles';
 import type { HostReport } from '../core/remote/hostCheck';
 import type { JobsModel } from './jobsModel';
 import { formatBytes } from '../core/display/bytes';
@@ -87,12 +87,10 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
         const p = node.profile;
         const item = new vscode.TreeItem(p.name, this.checks.has(p.name) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         item.id = `host:${p.name}`;
-        item.description = p.kind === 'local'
-          ? `this machine${p.python ? ` · ${p.python}` : ''}`
-          : `${p.user ? `${p.user}@` : ''}${p.host}${p.port ? `:${p.port}` : ''}`;
+        item.description = `${describeHost(p)}${p.kind === 'local' && p.python ? ` · ${p.python}` : ''}`;
         item.iconPath = new vscode.ThemeIcon(p.kind === 'local' ? 'vm' : 'remote');
         item.contextValue = p.kind === 'local' ? 'dcd.host.local' : 'dcd.host.ssh';
-        item.tooltip = p.kind === 'local' ? 'Jobs run on this machine (CPU or its GPUs)' : `SSH host ${p.host}`;
+        item.tooltip = p.kind === 'local' ? 'Jobs run on this machine (CPU or its GPUs)' : p.kind === 'slurm' ? `Jobs are submitted with sbatch (${describeHost(p)})` : `SSH host ${p.host}`;
         return item;
       }
       case 'fact': {

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { JobRecord } from '../core/jobs/store';
-import type { HostProfile } from '../core/remote/profiles';
+import { describeHost, type HostProfile } from '../core/remote/profiles';
 import type { HostsView, Node } from './hostsView';
 import type { JobsModel } from './jobsModel';
 
@@ -48,6 +48,6 @@ export async function pickHost(r: RemoteFeature, arg: unknown, title: string): P
   const problems: string[] = [];
   const profiles = r.model.profiles(problems);
   for (const p of problems) r.output.appendLine(`dcd.hosts: ${p}`);
-  const pick = await vscode.window.showQuickPick(profiles.map((p) => ({ label: p.name, description: p.kind === 'local' ? 'this machine' : p.host, p })), { title });
+  const pick = await vscode.window.showQuickPick(profiles.map((p) => ({ label: p.name, description: describeHost(p), p })), { title });
   return pick?.p;
 }

@@ -94,7 +94,7 @@ export async function trainOnHost(r: RemoteFeature, args: TrainArgs = {}, opts: 
     return r.model.engine.submit(profile, { data, model: modelSpec, preset, maxSteps: args.maxSteps }, {
       onStatus: (s) => progress.report({ message: `${s}…` }),
       onUpload: (what, p) => progress.report({ message: `uploading ${what}: ${formatBytes(p.bytesIn)} (${formatBytes(p.wireBytes)} sent)` }),
-      secretEnv: hfToken && profile.kind === 'ssh' ? { HF_TOKEN: hfToken } : undefined,
+      secretEnv: hfToken && profile.kind !== 'local' ? { HF_TOKEN: hfToken } : undefined,
     });
   });
   r.output.appendLine(`[job ${rec.id}] submitted to ${profile.name}: ${rec.spec.model} (${rec.spec.preset}) — ${rec.status}`);

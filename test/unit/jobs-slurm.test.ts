@@ -6,6 +6,7 @@ import {
   isLiveState, parseState, parseSubmitOutput, sbatchDirectives, slurmBatchScript, statusOfEndedState, submitCommand,
 } from '../../src/core/jobs/slurm';
 import type { TrainCommand } from '../../src/core/jobs/runner';
+import { describeHost, type HostProfile } from '../../src/core/remote/profiles';
 
 const train: TrainCommand = { python: '/opt/py bin/python', backendDir: '/b', exportDir: "/e x'1", jobDir: '/j/20260101-000000-abc', model: 'builtin:tiny', preset: 'smoke' };
 
@@ -43,4 +44,11 @@ test('submit output, states', () => {
   assert.ok(isLiveState('PENDING') && isLiveState('UNKNOWN') && !isLiveState('COMPLETED') && !isLiveState('TIMEOUT'));
   assert.equal(statusOfEndedState('CANCELLED'), 'cancelled');
   assert.equal(statusOfEndedState('OUT_OF_MEMORY'), 'failed');
+});
+
+test('describeHost names where a profile runs jobs: this machine, Slurm here, Slurm via a login node, an SSH host', () => {
+  assert.equal(describeHost({ name: 'local', kind: 'local' }), 'this machine');
+  assert.equal(describeHost({ name: 'c', kind: 'slurm' } as HostProfile), 'Slurm on this machine');
+  assert.equal(describeHost({ name: 'c', kind: 'slurm', host: 'login1', user: 'me' } as HostProfile), 'Slurm via me@login1');
+  assert.equal(describeHost({ name: 'g', kind: 'ssh', host: 'gpu', port: 2222 } as HostProfile), 'gpu:2222');
 });

@@ -87,6 +87,14 @@ export function isRemoteProfile(p: HostProfile): p is SshProfile | (SlurmProfile
   return p.kind === 'ssh' || (p.kind === 'slurm' && p.host !== undefined && p.host !== 'local');
 }
 
+/** Where a profile's jobs run, in a few words: for pick lists, views and tooltips. */
+export function describeHost(p: HostProfile): string {
+  if (p.kind === 'local') return 'this machine';
+  if (!isRemoteProfile(p)) return 'Slurm on this machine';
+  const address = `${p.user ? `${p.user}@` : ''}${p.host}${p.port ? `:${p.port}` : ''}`;
+  return p.kind === 'slurm' ? `Slurm via ${address}` : address;
+}
+
 export const LOCAL_PROFILE: LocalProfile = { name: 'local', kind: 'local' };
 export const DEFAULT_ROOT = '~/.dcd';
 export const DEFAULT_PYTHON = 'python3';
