@@ -141,5 +141,29 @@ class TokenLossNormalisation(unittest.TestCase):
         self.assertEqual((plan["loss_norm"], plan["precision"]), ("token", "fp32"))  # cpu-smoke: fp32
 
 
+
+class PrecisionFlags(unittest.TestCase):
+    def plan(self, root, name, *flags, preset="cpu-smoke"):
+        data = make_export(root / "exp", samples=32)
+        proc = run_train_inproc(data, root / name, "--dry-run", *flags, preset=preset)
+        return proc, read_events(root / name)
+
+    def test_defaults_and_the_older_dtype_flag(self):
+        root = tmpdir(self)
+        cases = [((), "paper", "mixed"), ((), "cpu-smoke", "fp32"), (("--dtype", "bf16"), "paper", "bf16"),
+                 (("--dtype", "fp32"), "paper", "fp32"), (("--dtype", "auto"), "paper", "mixed"),
+                 (("--precision", "bf16", "--dtype", "bf16"), "paper", "bf16")]
+        for i, (flags, preset, want) in enumerate(cases):
+            with self.subTest(flags=flags, preset=preset):
+                proc, events = self.plan(root, f"run{i}", *flags, preset=preset)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertEqual(events[0]["precision"], want)
+
+    def test_contradicting_flags_are_refused(self):
+        proc, events = self.plan(tmpdir(self), "run", "--precision", "mixed", "--dtype", "fp32")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--dtype fp32 contradicts --precision mixed", events[-1]["message"])
+
+
 if __name__ == "__main__":
     unittest.main()
