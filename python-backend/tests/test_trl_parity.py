@@ -16,50 +16,11 @@ import unittest
 import torch
 
 from dcd_backend.export import load_export, sha256_file
+from dcd_backend.trl_reference import run_sft
 
 from .helpers import final_weights, make_export, read_events, run_train_inproc, step_events, tiny_hf_model, tmpdir
 
 GRAD_ACCUM, SAMPLES, LR = 4, 24, 1e-3   # 6 optimizer steps of 4 micro-batches, 1 epoch
-
-
-def trl_run(model_dir, export, order, out_dir):
-    """TRL's SFTTrainer on the export's samples in ORDER. Returns (per-step losses, grad norms,
-    state dict). Labels are given, so TRL trains the same tokens (the completion-only mask of the
-    export) and skips its own dataset preparation."""
-    import transformers
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-
-    rows = {"input_ids": [], "labels": []}
-    for i in order:
-        ids, labels = export.sample(i)
-        rows["input_ids"].append(ids.tolist())
-        rows["labels"].append(labels.tolist())
-    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    tok = transformers.AutoTokenizer.from_pretrained(model_dir)
-    args = SFTConfig(
-        output_dir=str(out_dir), per_device_train_batch_size=1, gradient_accumulation_steps=GRAD_ACCUM,
-        num_train_epochs=1, learning_rate=LR, lr_scheduler_type="cosine", warmup_steps=1,
-        adam_beta1=0.9, adam_beta2=0.95, adam_epsilon=1e-8, weight_decay=1e-4, max_grad_norm=1.0,
-        optim="adamw_torch", bf16=False, fp16=False, use_cpu=True, gradient_checkpointing=False,
-        train_sampling_strategy="sequential", packing=False, padding_free=False, max_length=None,
-        dataset_kwargs={"skip_prepare_dataset": True}, report_to=[], logging_steps=1, save_strategy="no",
-        dataloader_num_workers=0, seed=42, use_liger_kernel=False, disable_tqdm=True)
-    losses = []
-
-    class Recording(SFTTrainer):
-        # training_step returns each micro-batch's loss as it was backpropagated: its summed loss
-        # divided by the window's trained tokens, so a window's values add up to the step's loss.
-        def training_step(self, *a, **kw):
-            loss = super().training_step(*a, **kw)
-            losses.append(float(loss))
-            return loss
-
-    trainer = Recording(model=model, args=args, train_dataset=Dataset.from_dict(rows), processing_class=tok)
-    trainer.train()
-    per_step = [sum(losses[k:k + GRAD_ACCUM]) for k in range(0, len(losses), GRAD_ACCUM)]
-    norms = [h["grad_norm"] for h in trainer.state.log_history if "grad_norm" in h]
-    return per_step, norms, {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 class TrlParity(unittest.TestCase):
@@ -78,7 +39,8 @@ class TrlParity(unittest.TestCase):
         ours = step_events(events)
         order = json.loads((root / "ours" / "data_order.json").read_text())["epochs"][0]
 
-        trl_losses, trl_norms, trl_sd = trl_run(model_dir, load_export(data), order, root / "trl")
+        trl = run_sft(model_dir, load_export(data), order, root / "trl", GRAD_ACCUM, LR, warmup_steps=1)
+        trl_losses, trl_norms, trl_sd = trl["losses"], trl["grad_norms"], trl["state_dict"]
         self.assertEqual(len(trl_losses), len(ours))
         self.assertGreaterEqual(len(ours), 5)
         for s, (loss, norm) in enumerate(zip(trl_losses, trl_norms), start=1):
