@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dcd_backend.events import EventWriter, utc_now  # noqa: E402  (no torch needed)
+from dcd_backend.events import LOSS_NORMS, PRECISIONS, EventWriter, utc_now  # noqa: E402  (no torch needed)
 from dcd_backend.schedule import CPU_SMOKE  # noqa: E402
 
 
@@ -49,7 +49,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dry-run", action="store_true", help="write the plan and every step's learning rate; do not train")
     p.add_argument("--dist", choices=["ddp", "fsdp"], default="ddp", help="under torchrun: DDP (default) or FSDP full shard (CUDA)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default="auto", help="auto: bf16 on CUDA with bf16 support, else fp32")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="mixed: fp32 master weights and AdamW states, bf16 autocast compute (default, except "
+                        f"{CPU_SMOKE.name}: fp32); bf16: pure bf16 weights and states (loses small updates); fp32")
+    p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default=None,
+                   help="older spelling: --dtype bf16 is --precision bf16, --dtype fp32 is --precision fp32, auto the default")
+    p.add_argument("--loss-norm", choices=LOSS_NORMS, default="token",
+                   help="token (default): each step's loss is the mean over the trained tokens of its whole global batch "
+                        "(the Hugging Face Trainer's); sequence: the mean of the micro-batches' own token means")
     p.add_argument("--tokenizer", default=None, help="folder with tokenizer.json to check against the export and copy (default: the model folder)")
     p.add_argument("--allow-tokenizer-mismatch", action="store_true")
     p.add_argument("--seed", type=int, default=None)
@@ -195,6 +202,37 @@ def hyperparameters(args, export) -> dict:
     return hp
 
 
+def resolve_precision(args, device) -> str:
+    """mixed | bf16 | fp32. Mixed keeps fp32 master weights and AdamW states and runs the forward
+    pass under bf16 autocast, as s1 trains: with bf16 weights and states, an AdamW update of a
+    1e-5 learning rate is mostly below half a bf16 ulp of the weight and rounds away. The CPU
+    recipe keeps fp32 (exact, and bf16 autocast is slow on most CPUs). --dtype is the older flag."""
+    import torch
+    legacy = {"bf16": "bf16", "fp32": "fp32", "auto": None}.get(args.dtype) if args.dtype else None
+    if args.precision and legacy and args.precision != legacy:
+        raise ConfigError(f"--dtype {args.dtype} contradicts --precision {args.precision}; pass only --precision")
+    chosen = args.precision or legacy
+    bf16_ok = device.type != "cuda" or torch.cuda.is_bf16_supported()
+    if chosen is None:
+        chosen = "fp32" if args.preset == CPU_SMOKE.name else "mixed"
+        if chosen == "mixed" and not bf16_ok:
+            print("note: this GPU has no bf16 support: training in fp32 (--precision fp32)", file=sys.stderr)
+            chosen = "fp32"
+    elif chosen != "fp32" and not bf16_ok:
+        raise ConfigError(f"--precision {chosen} needs bf16, which this GPU does not support; use --precision fp32")
+    return chosen
+
+
+def upgrade_config(old: dict) -> dict:
+    """A checkpoint's config from before --precision and --loss-norm, in today's terms (those runs
+    were pure bf16 or fp32, with the per-sequence loss), so that resuming one says what differs."""
+    old = dict(old)
+    if "precision" not in old:
+        old["precision"] = "bf16" if old.pop("dtype", None) == "bfloat16" else "fp32"
+    old.setdefault("loss_norm", "sequence")
+    return old
+
+
 def train(args, run_dir: Path, info, events: EventWriter) -> int:
     import numpy as np
     import torch
@@ -202,7 +240,7 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
     from dcd_backend.checkpoint import (apply_model_optim_state, capture_rng, latest_checkpoint, load_checkpoint,
                                         restore_rng, save_checkpoint)
     from dcd_backend.export import check_tokenizer, load_export
-    from dcd_backend.loss import LossFn
+    from dcd_backend.loss import LossFn, trained_tokens
     from dcd_backend.models import CausalLMLoss, load_model, resolve_tokenizer_dir, save_final
     from dcd_backend.schedule import LrLambda, lr_at, make_plan
 
@@ -223,21 +261,21 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
     plan = make_plan(export.samples, hp["epochs"], hp["grad_accum"], hp["lr"], hp["warmup_ratio"],
                      micro_batch=hp["micro_batch"], world_size=info.world_size, max_steps=hp["max_steps"],
                      warmup_steps=hp["warmup_steps"])
-    if args.dtype == "auto":
-        use_bf16 = info.device.type == "cuda" and torch.cuda.is_bf16_supported()
-        dtype = torch.bfloat16 if use_bf16 else torch.float32
-    else:
-        dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    # Precision: the weights' dtype (and so the AdamW states') and the forward pass's.
+    precision = resolve_precision(args, info.device)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    compute_dtype = torch.float32 if precision == "fp32" else torch.bfloat16
     config = {  # what a checkpoint must agree with to be resumed
         "export": export.fingerprint(), "model": args.model, **{k: v for k, v in hp.items() if k != "save_every"},
-        "total_steps": plan.total_steps, "dtype": str(dtype).replace("torch.", ""),
+        "total_steps": plan.total_steps, "precision": precision, "loss_norm": args.loss_norm,
     }
     state = None
     if args.resume:
         ckpt = latest_checkpoint(run_dir)
         if ckpt is not None:
             state = load_checkpoint(ckpt, info)
-            diff = {k: (state["config"].get(k), v) for k, v in config.items() if state["config"].get(k) != v}
+            saved = upgrade_config(state["config"])
+            diff = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
             if diff:
                 raise ConfigError(f"cannot resume {ckpt}: it was made with a different configuration "
                                   + ", ".join(f"{k}: {a!r} != {b!r}" for k, (a, b) in diff.items()))
@@ -248,7 +286,8 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
                 micro_batch=plan.micro_batch, world_size=info.world_size, steps_per_epoch=plan.steps_per_epoch,
                 global_batch=plan.global_batch, seed=hp["seed"], max_length=hp["max_length"],
                 max_grad_norm=hp["max_grad_norm"], weight_decay=hp["weight_decay"], betas=hp["betas"],
-                dtype=config["dtype"], device=str(info.device), dist=info.mode, resume_step=start_step,
+                dtype=str(dtype).replace("torch.", ""), precision=precision, loss_norm=args.loss_norm,
+                device=str(info.device), dist=info.mode, resume_step=start_step,
                 dry_run=bool(args.dry_run), plan_source=hp["plan_source"],
                 tokenizer_warning=tok_warning)
 
@@ -270,7 +309,7 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
     np.random.seed(hp["seed"])
     torch.manual_seed(hp["seed"])
     loaded = load_model(args.model, export.vocab_size or export.max_id + 1, info.device, dtype, args.grad_ckpt,
-                        tokenizer_dir, hp["seed"])
+                        tokenizer_dir, hp["seed"], compute_dtype=compute_dtype)
     if export.max_id >= loaded.vocab_size:
         raise ConfigError(f"the export has token id {export.max_id}, but the model's vocabulary has {loaded.vocab_size} entries")
     loss_fn = LossFn(args.loss, args.ce_chunk, info.device)
@@ -280,7 +319,13 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
         raise RuntimeError("the model is not in training mode: dropout and gradient checkpointing would be off")
     wrapped = distributed.wrap(module, info, loaded.layer_cls)
 
+    def autocast():  # mixed: bf16 matmuls on fp32 weights; backward runs in the dtypes the forward chose
+        if precision != "mixed":
+            return nullcontext()
+        return torch.autocast(device_type=info.device.type, dtype=torch.bfloat16)
+
     # 4. AdamW (0.9, 0.95), weight decay on matrices only (not biases or norms, as the HF Trainer).
+    #    Its states take the parameters' dtype: fp32 under mixed precision.
     named = list((wrapped if info.mode == "fsdp" else module).named_parameters())
     no_decay = lambda n: n.endswith("bias") or "norm" in n  # noqa: E731
     groups = [{"params": [p for n, p in named if p.requires_grad and not no_decay(n)], "weight_decay": hp["weight_decay"]},
@@ -298,6 +343,12 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
     order = data_order(run_dir, plan, hp["seed"], export, info)
 
     # 6. The step loop. Each rank runs grad_accum / world micro-batches of the step's global batch.
+    #    --loss-norm token: every micro-batch's summed loss is divided by the trained-token count of
+    #    the whole global batch (all ranks), counted before the window starts, so the gradient is
+    #    that of the global batch's token mean whatever the accumulation, as in the Hugging Face
+    #    Trainer; a token of a short sample weighs what a token of a long one does. DDP and FSDP
+    #    average gradients over ranks, hence the x world size. --loss-norm sequence: the mean of the
+    #    micro-batches' own token means (each sample weighs the same, whatever its length).
     local_accum = plan.grad_accum // info.world_size
     step_loss = None
     t_loop = time.time()
@@ -323,14 +374,20 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
         batch = order[epoch][k * plan.global_batch:(k + 1) * plan.global_batch]
         mine = batch[info.rank * local_accum:(info.rank + 1) * local_accum]
         loss_sum, tokens = 0.0, 0
-        for j, i in enumerate(mine):
-            ids, labels = export.sample(i, hp["max_length"])
+        window = [export.sample(i, hp["max_length"]) for i in mine]
+        if args.loss_norm == "token":
+            denominator = max(distributed.all_reduce_sum(sum(trained_tokens(lb) for _, lb in window), info), 1.0)
+            scale = float(info.world_size)
+        else:
+            denominator, scale = None, 1.0 / local_accum  # DDP averages over ranks: / grad_accum in total
+        for j, (ids, labels) in enumerate(window):
             x = torch.from_numpy(ids.astype(np.int64))[None].to(info.device)
             y = torch.from_numpy(labels.astype(np.int64))[None].to(info.device)
             defer_sync = info.mode == "ddp" and info.enabled and j < local_accum - 1
             with wrapped.no_sync() if defer_sync else nullcontext():
-                loss = wrapped(x, y)              # mean over the micro-batch's trained tokens
-                (loss / local_accum).backward()   # DDP averages over ranks: / grad_accum in total
+                with autocast():
+                    loss = wrapped(x, y, denominator)
+                (loss * scale).backward()
             loss_sum += float(loss.detach())
             tokens += len(ids)
             if stop_requested():  # mid-step: drop the partial gradients, save the state of the boundary
@@ -351,7 +408,8 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        step_loss = distributed.all_reduce_sum(loss_sum, info) / plan.grad_accum
+        # token: the micro-batch losses add up to the global batch's token mean; sequence: average them.
+        step_loss = distributed.all_reduce_sum(loss_sum, info) / (1 if args.loss_norm == "token" else plan.grad_accum)
         step_tokens = int(distributed.all_reduce_sum(tokens, info))
         dt = time.time() - t_step
         events.emit("step", step=step + 1, loss=step_loss, lr=lr_used, grad_norm=float(grad_norm),
@@ -365,7 +423,10 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
         if hp["save_every"] and done_steps % hp["save_every"] == 0 and done_steps < plan.total_steps:
             checkpoint(done_steps, "interval", capture_rng())
 
-    # 7. The final model, in Hugging Face format with the tokenizer files.
+    # 7. The final model, in Hugging Face format with the tokenizer files and chat template. Mixed
+    #    precision saves its fp32 master weights in bf16: the dtype Qwen2.5 ships in and that
+    #    vLLM's dtype=auto then picks (an fp32 config would be served in fp16); checkpoints keep fp32.
+    save_dtype = torch.float32 if precision == "fp32" else torch.bfloat16
     final_dir = run_dir / "final"
     full_sd = None
     if info.mode == "fsdp":
@@ -373,9 +434,12 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
         full_sd = get_model_state_dict(wrapped, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
         full_sd = {k[len("lm."):] if k.startswith("lm.") else k: v for k, v in full_sd.items()}
     if info.is_main:
-        notes = save_final(loaded, final_dir, full_sd, args.model)
+        notes = save_final(loaded, final_dir, full_sd, args.model, dtype=save_dtype)
         (final_dir / "dcd_training.json").write_text(json.dumps(
             {"config": config, "plan": plan.to_dict(), "final_loss": step_loss, "loss_impl": loss_fn.impl,
+             "precision": precision, "loss_norm": args.loss_norm, "weights_dtype": str(dtype).replace("torch.", ""),
+             "compute_dtype": str(compute_dtype).replace("torch.", ""),
+             "saved_dtype": str(save_dtype).replace("torch.", ""),
              "attn": loaded.attn, "notes": loaded.notes + notes}, indent=2) + "\n", encoding="utf-8")
     distributed.barrier(info)
     events.emit("checkpoint", step=plan.total_steps, path=str(final_dir), reason="final")
@@ -393,7 +457,7 @@ def finished_run(run_dir: Path, config: dict):
         rec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    return rec if rec.get("config") == json.loads(json.dumps(config)) else None
+    return rec if upgrade_config(rec.get("config") or {}) == json.loads(json.dumps(config)) else None
 
 
 def data_order(run_dir: Path, plan, seed: int, export, info) -> list:

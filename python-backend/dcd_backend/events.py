@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any, Iterator, List, Optional
 
 SCHEMA_PATH = Path(__file__).with_name("events_schema.json")
+# The values of the `plan` event's precision and loss_norm fields (the schema's enums; the
+# trainer's --precision and --loss-norm choices).
+PRECISIONS = ("mixed", "bf16", "fp32")
+LOSS_NORMS = ("token", "sequence")
 
 
 def utc_now() -> str:

@@ -1,4 +1,7 @@
-"""Causal-LM loss: mean over trained tokens (labels != -100), docs/SPEC.md §5.
+"""Causal-LM loss: summed cross-entropy over trained tokens (labels != -100) divided by a
+denominator, docs/SPEC.md §5. The denominator is the micro-batch's own trained-token count by
+default (its mean); the trainer passes the trained-token count of the whole global batch instead,
+so that micro-batch losses add up to the global batch's token mean (``--loss-norm token``).
 
 ``chunked_linear_cross_entropy`` fuses the output projection with the cross-entropy and walks
 the sequence in chunks of ``chunk_size`` tokens: at most ``chunk_size x vocab`` fp32 logits exist
@@ -20,10 +23,12 @@ DEFAULT_CHUNK = 1024
 
 class _ChunkedLinearCE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk_size: int):
+    def forward(ctx, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk_size: int,
+                denominator: Optional[float]):
         n = hidden.shape[0]
         valid = labels != IGNORE_INDEX
         count = int(valid.sum())
+        denom = float(max(count, 1) if denominator is None else max(denominator, 1))
         need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_h = torch.zeros_like(hidden) if need_h else None
         grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
@@ -45,7 +50,7 @@ class _ChunkedLinearCE(torch.autograd.Function):
                     g = logits.sub_(lse[:, None]).exp_()
                     g[torch.arange(end - start, device=g.device), y] -= 1.0
                     g *= v[:, None].to(g.dtype)
-                    g /= count
+                    g /= denom
                     if need_h:
                         grad_h[start:end] = (g.to(weight.dtype) @ weight).to(hidden.dtype)
                     if need_w:
@@ -55,7 +60,7 @@ class _ChunkedLinearCE(torch.autograd.Function):
         ctx.save_for_backward(*(t for t in (grad_h, grad_w) if t is not None))
         ctx.has = (need_h, need_w)
         ctx.weight_dtype = weight.dtype
-        return total / max(count, 1)
+        return total / denom
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -63,25 +68,30 @@ class _ChunkedLinearCE(torch.autograd.Function):
         need_h, need_w = ctx.has
         gh = saved.pop(0) * grad_out if need_h else None
         gw = (saved.pop(0) * grad_out).to(ctx.weight_dtype) if need_w else None
-        return gh, gw, None, None
+        return gh, gw, None, None, None
 
 
 def chunked_linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
-                                 chunk_size: int = DEFAULT_CHUNK) -> torch.Tensor:
-    """Mean cross-entropy of ``hidden @ weight.T`` against ``labels`` over positions whose label
-    is not -100 (0 when none is). ``hidden`` [N, H], ``weight`` [V, H], ``labels`` [N] (already
+                                 chunk_size: int = DEFAULT_CHUNK, denominator: Optional[float] = None) -> torch.Tensor:
+    """Summed cross-entropy of ``hidden @ weight.T`` against ``labels`` over positions whose label
+    is not -100, divided by ``denominator`` (default: the number of such positions, i.e. their
+    mean; 0 when there are none). ``hidden`` [N, H], ``weight`` [V, H], ``labels`` [N] (already
     shifted). Returns an fp32 scalar."""
     if hidden.dim() != 2 or labels.dim() != 1 or hidden.shape[0] != labels.shape[0]:
         raise ValueError(f"expected hidden [N,H] and labels [N], got {tuple(hidden.shape)} and {tuple(labels.shape)}")
-    return _ChunkedLinearCE.apply(hidden, weight, labels, int(chunk_size))
+    return _ChunkedLinearCE.apply(hidden, weight, labels, int(chunk_size), denominator)
 
 
-def plain_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Reference: full fp32 logits, then ``F.cross_entropy`` (mean over non-ignored labels)."""
+def plain_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
+                        denominator: Optional[float] = None) -> torch.Tensor:
+    """Reference: full fp32 logits, then ``F.cross_entropy`` summed over non-ignored labels and
+    divided by ``denominator`` (default: their count)."""
     logits = (hidden @ weight.t()).float()
-    if not bool((labels != IGNORE_INDEX).any()):
+    count = int((labels != IGNORE_INDEX).sum())
+    if count == 0:
         return logits.sum() * 0.0
-    return F.cross_entropy(logits, labels.long(), ignore_index=IGNORE_INDEX)
+    total = F.cross_entropy(logits, labels.long(), ignore_index=IGNORE_INDEX, reduction="sum")
+    return total / float(max(count if denominator is None else denominator, 1))
 
 
 def shift_for_causal_lm(hidden: torch.Tensor, labels: torch.Tensor):
@@ -103,7 +113,7 @@ class LossFn:
         if impl in ("auto", "liger") and device is not None and device.type == "cuda":
             try:
                 from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
-                self._liger = LigerFusedLinearCrossEntropyLoss(ignore_index=IGNORE_INDEX, reduction="mean")
+                self._liger = LigerFusedLinearCrossEntropyLoss(ignore_index=IGNORE_INDEX, reduction="sum")
                 self.impl = "liger"
             except ImportError:
                 if impl == "liger":
@@ -113,13 +123,25 @@ class LossFn:
         elif impl == "plain":
             self.impl = "plain"
 
-    def __call__(self, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def __call__(self, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
+                 denominator: Optional[float] = None) -> torch.Tensor:
+        """The summed loss of the trained tokens divided by ``denominator`` (default: their
+        count in this micro-batch, after the shift)."""
         h, y = shift_for_causal_lm(hidden, labels)
         if self.impl == "liger":
-            if not bool((y != IGNORE_INDEX).any()):
+            count = int((y != IGNORE_INDEX).sum())
+            if count == 0:
                 return (h.sum() * 0.0).float() + (weight.sum() * 0.0).float()
             out = self._liger(weight, h, y.long())
-            return (out[0] if isinstance(out, tuple) else out).float()
+            total = (out[0] if isinstance(out, tuple) else out).float()
+            return total / float(max(count if denominator is None else denominator, 1))
         if self.impl == "plain":
-            return plain_cross_entropy(h, weight, y)
-        return chunked_linear_cross_entropy(h, weight, y, self.chunk_size)
+            return plain_cross_entropy(h, weight, y, denominator)
+        return chunked_linear_cross_entropy(h, weight, y, self.chunk_size, denominator)
+
+
+def trained_tokens(labels) -> int:
+    """Trained positions of one sample after the causal shift (its first label predicts nothing):
+    what a micro-batch contributes to the denominator of ``--loss-norm token``, and what the
+    Hugging Face Trainer counts as ``num_items_in_batch``."""
+    return int((labels[1:] != IGNORE_INDEX).sum())

@@ -85,8 +85,12 @@ def resolve_tokenizer_dir(spec: str, explicit: Optional[str]) -> Optional[Path]:
 
 
 def load_model(spec: str, vocab_size: int, device: torch.device, dtype: torch.dtype,
-               grad_ckpt: Optional[bool], tokenizer_dir: Optional[Path], seed: int) -> LoadedModel:
+               grad_ckpt: Optional[bool], tokenizer_dir: Optional[Path], seed: int,
+               compute_dtype: Optional[torch.dtype] = None) -> LoadedModel:
+    """``dtype``: the weights' (and so the optimizer states'); ``compute_dtype``: what the forward
+    pass runs in (bf16 under autocast for fp32 weights with ``--precision mixed``)."""
     notes = []
+    compute_dtype = compute_dtype or dtype
     if spec.startswith("builtin:"):
         cfg = parse_tiny_spec(spec, vocab_size)
         torch.manual_seed(seed)
@@ -97,7 +101,7 @@ def load_model(spec: str, vocab_size: int, device: torch.device, dtype: torch.dt
         return LoadedModel(lm, "tiny", _tiny_hidden, DecoderLayer, tokenizer_dir, cfg.vocab_size, attn, notes)
 
     transformers = require("transformers", why=f"to load the model {spec!r}")
-    if device.type == "cuda" and dtype in (torch.bfloat16, torch.float16) and has_package("flash_attn"):
+    if device.type == "cuda" and compute_dtype in (torch.bfloat16, torch.float16) and has_package("flash_attn"):
         attn = "flash_attention_2"
     elif hasattr(torch.nn.functional, "scaled_dot_product_attention"):
         attn = "sdpa"
@@ -134,7 +138,8 @@ def load_model(spec: str, vocab_size: int, device: torch.device, dtype: torch.dt
 
 
 class CausalLMLoss(nn.Module):
-    """What DDP/FSDP wrap: ids + labels -> mean loss over trained tokens of the micro-batch."""
+    """What DDP/FSDP wrap: ids + labels -> the summed loss over the micro-batch's trained tokens
+    divided by ``denominator`` (default: their count, i.e. their mean)."""
 
     def __init__(self, loaded: LoadedModel, loss_fn):
         super().__init__()
@@ -142,31 +147,76 @@ class CausalLMLoss(nn.Module):
         self._hidden = loaded.hidden
         self.loss_fn = loss_fn
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, denominator: Optional[float] = None) -> torch.Tensor:
         hidden = self._hidden(self.lm, input_ids)
-        return self.loss_fn(hidden[0], self.lm.get_output_embeddings().weight, labels[0])
+        return self.loss_fn(hidden[0], self.lm.get_output_embeddings().weight, labels[0], denominator)
 
 
-def save_final(loaded: LoadedModel, out: Path, state_dict=None, spec: str = "") -> list:
-    """Save the trained model in Hugging Face format (+ tokenizer files). Returns notes."""
-    from .checkpoint import copy_tokenizer_files
+def save_final(loaded: LoadedModel, out: Path, state_dict=None, spec: str = "",
+               dtype: Optional[torch.dtype] = None) -> list:
+    """Save the trained model in Hugging Face format, in ``dtype`` (default: the weights' own), with
+    the tokenizer files and a chat template. Returns notes. Training is over: the live model may
+    be cast."""
     out.mkdir(parents=True, exist_ok=True)
     notes = []
     if loaded.kind == "tiny":
         lm = loaded.lm
         if state_dict is not None:
             lm.load_state_dict(state_dict)
-        lm.save_pretrained(out)
+        lm.save_pretrained(out, dtype=dtype)
     else:
+        if dtype is not None and state_dict is not None:
+            state_dict = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state_dict.items()}
+        elif dtype is not None:
+            loaded.lm.to(dtype)
         loaded.lm.save_pretrained(out, state_dict=state_dict, safe_serialization=True)
-    copied = copy_tokenizer_files(loaded.tokenizer_dir, out)
-    if not copied and loaded.kind == "hf" and not (out / "tokenizer.json").exists():
-        try:
-            import transformers
-            transformers.AutoTokenizer.from_pretrained(spec).save_pretrained(out)
-            notes.append("tokenizer saved with AutoTokenizer")
-        except Exception as e:
-            notes.append(f"no tokenizer files saved: {e}")
-    elif copied:
+    return notes + complete_tokenizer(out, loaded.tokenizer_dir, spec if loaded.kind == "hf" else "")
+
+
+def has_chat_template(folder: Path) -> bool:
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    try:
+        import json
+        return bool(json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8")).get("chat_template"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def complete_tokenizer(out: Path, tokenizer_dir: Optional[Path], spec: str = "") -> list:
+    """Put the tokenizer files beside the model in OUT: copied from ``tokenizer_dir``, then whatever
+    is still missing (tokenizer_config.json, the chat template) from ``AutoTokenizer`` of that folder
+    or of the model ``spec`` (a Hub id's cached files). Evaluation applies the chat template
+    (lm-eval --apply_chat_template), so a folder without one is reported in the notes. The
+    tokenizer.json already copied is never replaced: the export was checked against it."""
+    import shutil
+    import tempfile
+    from .checkpoint import copy_tokenizer_files
+    notes = []
+    copied = copy_tokenizer_files(tokenizer_dir, out)
+    if copied:
         notes.append("tokenizer files copied: " + ", ".join(copied))
+    if has_chat_template(out) and (out / "tokenizer.json").exists():
+        return notes
+    sources = [str(s) for s in (tokenizer_dir, spec) if s]
+    if not sources or not has_package("transformers"):
+        notes.append("no chat template in final/: no tokenizer folder or Hugging Face tokenizer to take it from")
+        return notes
+    import transformers
+    for src in sources:
+        try:
+            tok = transformers.AutoTokenizer.from_pretrained(src)
+        except Exception as e:  # an offline Hub id that is not cached, a folder without tokenizer files
+            notes.append(f"AutoTokenizer({src}) failed: {e}")
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            tok.save_pretrained(tmp)
+            added = [f.name for f in sorted(Path(tmp).iterdir()) if f.is_file() and not (out / f.name).exists()]
+            for name in added:
+                shutil.copy2(Path(tmp) / name, out / name)
+        if added:
+            notes.append(f"tokenizer files written with AutoTokenizer({src}): " + ", ".join(added))
+        if has_chat_template(out):
+            return notes
+    notes.append("no chat template in final/: none of " + ", ".join(sources) + " has one")
     return notes

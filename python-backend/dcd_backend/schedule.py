@@ -1,7 +1,9 @@
 """Training plan and learning-rate schedule (docs/SPEC.md §5).
 
 optimizer steps = epochs x floor(samples / global_batch), global_batch = micro_batch x grad_accum
-(summed over all ranks); the remainder of each epoch's shuffled order is not used.
+(summed over all ranks); the remainder of each epoch's shuffled order is not used. This is the
+paper's count (520 steps for 1,675 samples, 16 x 5 epochs), not transformers 5.x's, which takes
+ceil(batches / accumulation) steps per epoch with a short last step (525): docs/SPEC.md §5.
 warmup = ceil(warmup_ratio x steps); linear warmup from 0, then cosine to 0.
 
 The schedule is Hugging Face's ``get_cosine_schedule_with_warmup``: the learning rate used by

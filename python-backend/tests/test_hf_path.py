@@ -95,6 +95,31 @@ class HuggingFacePath(unittest.TestCase):
         self.assertGreater(on, 0)
         self.assertLess(2 * on, off, "with checkpointing the forward pass must keep far fewer activations")
 
+    def test_final_folder_has_a_chat_template_when_the_tokenizer_folder_lacks_one(self):
+        # A Hub id resolves its tokenizer to the cache folder holding tokenizer.json, which need not
+        # hold tokenizer_config.json; evaluation with --apply_chat_template needs the template.
+        import shutil
+        import transformers
+        root = tmpdir(self)
+        bare = root / "tokenizer-only"
+        bare.mkdir()
+        shutil.copy2(self.model / "tokenizer.json", bare / "tokenizer.json")
+        data = self.export(root, samples=8, grad_accum=2)
+        for name, model in (("hf", str(self.model)), ("tiny", "builtin:tiny")):
+            with self.subTest(model=name):
+                tokenizer = bare if name == "hf" else self.model
+                proc = run_train_inproc(data, root / name, "--max-steps", "1", "--tokenizer", str(tokenizer),
+                                        "--no-grad-ckpt", model=model)
+                self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+                final = root / name / "final"
+                self.assertTrue((final / "tokenizer_config.json").is_file(), sorted(p.name for p in final.iterdir()))
+                transformers.AutoModelForCausalLM.from_pretrained(final)
+                tok = transformers.AutoTokenizer.from_pretrained(final)
+                prompt = tok.apply_chat_template([{"role": "user", "content": "2+2?"}], tokenize=False,
+                                                 add_generation_prompt=True)
+                self.assertTrue(prompt.endswith("<|im_start|>assistant\n"), prompt)
+                self.assertEqual((final / "tokenizer.json").read_bytes(), (self.model / "tokenizer.json").read_bytes())
+
     def test_tokenizer_mismatch_is_refused_before_loading(self):
         root = tmpdir(self)
         data = make_export(root / "exp", samples=16, vocab_size=64)  # another tokenizer's fingerprint
