@@ -2,6 +2,7 @@
 // every layer and exits non-zero if any fails:
 //   static   tsc --noEmit (strict) and eslint (the core imports no vscode)
 //   unit     the pure core on plain Node (node:test + tsx)
+//   sshd     hosts, jobs and evaluation against a real OpenSSH server on 127.0.0.1 (test/support/sshd.ts)
 //   grammar  the dcd-trace TextMate grammar (vscode-tmgrammar-test)
 //   python     the Python backend against the real torch, transformers, TRL, lm-eval and
 //              Math-Verify, in the project venv made from python-backend/requirements/test.txt
@@ -22,7 +23,7 @@ import { ensurePythonEnv } from './python-env.mjs';
 import { runVsCodeTests } from './vscode-tests.mjs';
 import { ALL_TARGETS, packageVsix } from './package.mjs';
 
-const ALL = ['static', 'unit', 'grammar', 'python', 'slurm', 'vscode', 'ui', 'artifacts'];
+const ALL = ['static', 'unit', 'sshd', 'grammar', 'python', 'slurm', 'vscode', 'ui', 'artifacts'];
 const wanted = (process.env.DCD_TEST_LAYERS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 
 function run(cmd, args, opts = {}) {
@@ -44,6 +45,7 @@ const nodeTest = (files, env = {}) => (files.length
 const layers = {
   static: () => run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) || run('npx', ['eslint', '.']) || run(process.execPath, ['scripts/check-commands.mjs']),
   unit: () => nodeTest(listTests('test/unit', '.test.ts')),
+  sshd: () => nodeTest(listTests('test/sshd', '.test.ts')),
   grammar: () => run('npm', ['run', '--silent', 'test:grammar']),
   python: () => {
     const py = ensurePythonEnv();
