@@ -76,6 +76,8 @@ async function main() {
   const t0 = Date.now();
   bootstrap({ codeServer: wanted.includes('vscode') || wanted.includes('ui') });
   if (run(process.execPath, ['scripts/build.mjs'])) process.exit(1);
+  // Layers that run the backend or reach a "host" on this machine use the project venv; make it once, first.
+  if (wanted.some((l) => ['sshd', 'python', 'slurm', 'artifacts'].includes(l))) process.env.DCD_VENV_PYTHON = ensurePythonEnv();
   const results = [];
   for (const name of wanted) {
     if (!layers[name]) { console.error(`unknown layer ${name}`); process.exit(2); }

@@ -1,18 +1,24 @@
 /**
  * scripts/bench-gpu.mjs (`npm run bench:gpu`): without a configured host it says so and fails; with one it
- * ships gpu_check.py over ssh and appends the JSON to the results file. Here "ssh" is a stand-in that runs
- * the remote command with the local shell, and the check runs at its tiny CPU shape.
+ * ships gpu_check.py over ssh and appends the JSON to the results file. The host is a real OpenSSH
+ * server on 127.0.0.1 (test/support/sshd.ts), reached with the real ssh client, and the check runs at its
+ * tiny CPU shape with the project venv's torch.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startSshd, type Sshd } from '../support/sshd';
 
 const ROOT = join(__dirname, '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'bench-gpu.mjs');
-const VENV_PY = join(ROOT, '.venv', 'bin', 'python');
+const VENV_PY = process.env.DCD_VENV_PYTHON ?? join(ROOT, '.venv', 'bin', 'python');
+
+let sshd: Sshd;
+before(async () => { sshd = await startSshd(); });
+after(async () => { await sshd?.stop(); });
 
 function run(env: Record<string, string | undefined>, args: string[] = []) {
   const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, DCD_GPU_HOST: undefined, ...env } });
@@ -33,19 +39,22 @@ test('no host configured: says so and exits non-zero', () => {
 test('a host: the check runs there and its JSON lands under benches.gpu_check, earlier runs in history', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dcd-bench-gpu-'));
   try {
-    const fakeSsh = join(dir, 'ssh');
-    // ssh [-o opt]... HOST COMMAND: run COMMAND here, stdin passed through.
-    writeFileSync(fakeSsh, '#!/bin/sh\nwhile [ "$1" = -o ]; do shift 2; done\nshift\nexec sh -c "$1"\n');
-    chmodSync(fakeSsh, 0o755);
+    // The real ssh client with this server's port, key and host key: what a user's ~/.ssh/config would say.
+    const knownHosts = join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+    const ssh = join(dir, 'ssh');
+    writeFileSync(ssh, `#!/bin/sh\nexec ssh -p ${sshd.port} -i '${sshd.clientKeyPath}' -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile='${knownHosts}' "$@"\n`);
+    chmodSync(ssh, 0o755);
     const results = join(dir, 'results.json');
     writeFileSync(results, JSON.stringify({ benches: { corpus: { rows: 1 }, gpu_check: { tokens_per_s: 1, history: [] } } }));
-    const env = { DCD_GPU_HOST: 'gpu-box', DCD_GPU_SSH: fakeSsh, DCD_GPU_PYTHON: existsSync(VENV_PY) ? VENV_PY : 'python3', DCD_BENCH_RESULTS: results, OMP_NUM_THREADS: '1' };
+    const host = `${sshd.user}@127.0.0.1`;
+    const env = { DCD_GPU_HOST: host, DCD_GPU_SSH: ssh, DCD_GPU_PYTHON: VENV_PY, DCD_BENCH_RESULTS: results, OMP_NUM_THREADS: '1' };
     const r = run(env, ['--device', 'cpu', '--shape', 'tiny', '--steps', '2', '--warmup', '1', '--max-len', '128', '--threads', '1']);
     assert.equal(r.code, 0, r.err);
     const file = JSON.parse(readFileSync(results, 'utf8'));
     assert.deepEqual(file.benches.corpus, { rows: 1 });
     const g = file.benches.gpu_check;
-    assert.equal(g.host, 'gpu-box');
+    assert.equal(g.host, host);
     assert.equal(g.shape, 'tiny');
     assert.equal(g.steps, 2);
     assert.ok(g.tokens_per_s > 0);
