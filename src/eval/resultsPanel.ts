@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as os from 'node:os';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
+import { renderWebviewHtml, revealOrCreatePanel, WebviewChannel } from '../services/webviewHost';
 import type { EvalRunSamples, ResultsHostApi, ResultsViewState, ResultsWebviewApi } from '../core/protocols/eval';
 import { OfferedUris } from '../core/protocols/offeredUris';
 import { buildResultsView, DEFAULT_BASELINE, groupRuns, resultsCsv, type EvalRun, type LoadedResultFile } from './resultsModel';
@@ -25,14 +25,8 @@ export class ResultsPanel implements vscode.Disposable {
 
   /** Opens (or reveals) the view with the workspace's results plus `sources` (results files or folders). */
   static async show(extensionUri: vscode.Uri, sources: readonly vscode.Uri[], pickMore: () => Promise<vscode.Uri[]>): Promise<ResultsPanel> {
-    let panel = ResultsPanel.current;
-    if (!panel) {
-      const webviewPanel = vscode.window.createWebviewPanel('dcd.evalResults', 'DCD Eval Results', vscode.ViewColumn.Active, webviewOptions(extensionUri));
-      panel = new ResultsPanel(webviewPanel, extensionUri, pickMore);
-      ResultsPanel.current = panel;
-    } else {
-      panel.panel.reveal();
-    }
+    const panel = ResultsPanel.current = revealOrCreatePanel(ResultsPanel.current, extensionUri, 'dcd.evalResults', 'DCD Eval Results',
+      (webviewPanel) => new ResultsPanel(webviewPanel, extensionUri, pickMore));
     await panel.load(sources, true);
     return panel;
   }

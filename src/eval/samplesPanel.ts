@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { renderWebviewHtml, webviewOptions, WebviewChannel } from '../services/webviewHost';
+import { renderWebviewHtml, revealOrCreatePanel, WebviewChannel } from '../services/webviewHost';
 import { benchmarkOfTask } from '../core/eval/benchmarks';
 import { DRILLDOWN_NGRAM, similarQuestions } from '../core/eval/contamination';
 import { parseSamplesJsonl, type EvalSampleRow, type EvalSamplesParse } from '../core/eval/samples';
@@ -52,14 +52,8 @@ export class EvalSamplesPanel implements vscode.Disposable {
   private readonly offered = new OfferedUris();
 
   static async show(extensionUri: vscode.Uri, uri: vscode.Uri, cache: CorpusIndexCache): Promise<EvalSamplesPanel> {
-    let panel = EvalSamplesPanel.current;
-    if (!panel) {
-      const webviewPanel = vscode.window.createWebviewPanel('dcd.evalSamples', 'DCD Eval Samples', vscode.ViewColumn.Active, webviewOptions(extensionUri));
-      panel = new EvalSamplesPanel(webviewPanel, extensionUri, cache);
-      EvalSamplesPanel.current = panel;
-    } else {
-      panel.panel.reveal();
-    }
+    const panel = EvalSamplesPanel.current = revealOrCreatePanel(EvalSamplesPanel.current, extensionUri, 'dcd.evalSamples', 'DCD Eval Samples',
+      (webviewPanel) => new EvalSamplesPanel(webviewPanel, extensionUri, cache));
     await panel.open(uri);
     return panel;
   }

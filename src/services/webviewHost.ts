@@ -57,6 +57,20 @@ export function escapeHtml(s: string): string {
 }
 
 /** Options every DCD webview uses: scripts on, and only our bundles and media readable. */
+/**
+ * The one panel of a kind: reveals the open one, or opens a new editor-area webview
+ * (`viewType`, `title`) and builds the panel object around it.
+ */
+export function revealOrCreatePanel<T extends { panel: vscode.WebviewPanel }>(
+  current: T | undefined, extensionUri: vscode.Uri, viewType: string, title: string, build: (webviewPanel: vscode.WebviewPanel) => T,
+): T {
+  if (current) {
+    current.panel.reveal();
+    return current;
+  }
+  return build(vscode.window.createWebviewPanel(viewType, title, vscode.ViewColumn.Active, webviewOptions(extensionUri)));
+}
+
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return {
     enableScripts: true,

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { extractAnswer, extractGold, verify } from '../answer';
 import { renderTraceWithParts, type TraceFields } from '../trace/template';
 import { normalizeQuestion, type DcdSample, type S1kRow, type StudentDraft } from '../trace/model';
+import type { VerdictCounts } from './stats';
 
 export const DEFAULT_STUDENT_MODEL = 'Qwen2.5-1.5B-Instruct';
 
@@ -35,10 +36,7 @@ export interface ReportedRow { row: number; line?: number; reason: string; detai
 
 export interface AssembleResult {
   samples: DcdSample[];
-  summary: {
-    samples: number;
-    draft_correct: number;
-    draft_wrong: number;
+  summary: VerdictCounts & {
     /** Draft-wrong samples whose draft had no extractable answer (docs/SPEC.md §2: counted separately). */
     draft_wrong_no_answer: number;
     rows: number;

@@ -7,6 +7,13 @@
 import type { JsonlRow } from '../io/jsonl';
 import { normalizeQuestion, SAMPLE_REQUIRED_FIELDS, type DcdSample } from '../trace/model';
 
+/** The three numbers every corpus summary starts with. */
+export interface VerdictCounts {
+  samples: number;
+  draft_correct: number;
+  draft_wrong: number;
+}
+
 export interface LengthStats { min: number; max: number; mean: number; median: number; p90: number; total: number }
 
 export interface CorpusStats {

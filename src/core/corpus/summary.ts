@@ -4,12 +4,9 @@
  */
 import { parseJsonl, type JsonlRow } from '../io/jsonl';
 import type { DcdSample } from '../trace/model';
-import { countSamples, sampleKeys } from './stats';
+import { countSamples, sampleKeys, type VerdictCounts } from './stats';
 
-export interface CorpusSummary {
-  samples: number;
-  draft_correct: number;
-  draft_wrong: number;
+export interface CorpusSummary extends VerdictCounts {
   malformed: number;
   /** Lines that parse as JSON but lack required fields. */
   incomplete: number;
