@@ -82,6 +82,32 @@ test('builtin:tiny, --preset smoke on the fixture export: sbatch, events followe
   process.stdout.write(`# slurm job ${rec.remote!.slurmJobId}: ${(Date.now() - t0) / 1000} s\n`);
 });
 
+test('a Hugging Face model (the tiny random Qwen2 written by transformers) trains through sbatch into a complete final/ folder', async () => {
+  // The model and a matching export (its tokenizer fingerprint) come from the backend's own test helpers, run in the venv.
+  const exportDir = path.join(tmp, 'hf-export');
+  const made = spawnSync(PY, ['-c', [
+    'from tests.helpers import tiny_hf_model',
+    'from dcd_backend.synth import write_export',
+    'from dcd_backend.export import sha256_file',
+    'm = tiny_hf_model()',
+    `write_export(${JSON.stringify(exportDir)}, samples=8, vocab_size=512, tokenizer_sha256=sha256_file(m / "tokenizer.json"), plan_preset="smoke", grad_accum=2, max_steps=3)`,
+    'print(m)',
+  ].join('\n')], { cwd: BACKEND, encoding: 'utf8', timeout: 600_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.equal(made.status, 0, made.stderr);
+  const model = made.stdout.trim().split('\n').at(-1)!;
+  const e = engine();
+  const rec = await e.submit(profile, { data: exportDir, model, preset: 'smoke' });
+  assert.equal(rec.remote?.launcher, 'slurm');
+  const { events, status } = await followAll(e, rec.id);
+  assert.equal(status, 'succeeded', readFileSync(path.join(rec.remote!.jobDir, 'log.txt'), 'utf8').slice(-3000));
+  assert.deepEqual(events.filter((x) => x.event === 'step').map((x) => (x as { step: number }).step), [1, 2, 3]);
+  const done = events.at(-1) as { event: string; model_dir: string | null };
+  assert.equal(done.event, 'done');
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+    assert.ok(existsSync(path.join(done.model_dir!, f)), `final/${f}`);
+  }
+});
+
 test('cancel mid-run: SIGTERM through scancel, the trainer checkpoints; resubmitted with resumeFrom, it finishes', async () => {
   const e = engine();
   const steps = 400;
