@@ -15,7 +15,7 @@ import { ALL_TARGETS, PLATFORM_DIRS } from '../../scripts/package.mjs';
 import { REPO, readJsonLines, runArtifact, venvPython } from './support';
 
 /** The size budget of one VSIX (the largest, win32-x64, is about 33 MB: onnxruntime and DirectML). */
-export const VSIX_BUDGET_BYTES = 40 * 1024 * 1024;
+const VSIX_BUDGET_BYTES = 40 * 1024 * 1024;
 
 const VERSION = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
 const FIX = path.join(REPO, 'test', 'fixtures');

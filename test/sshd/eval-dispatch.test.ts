@@ -19,10 +19,9 @@ import { findResultsFiles } from '../../src/core/eval/results';
 import { JobEngine } from '../../src/core/jobs/engine';
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile, type SshProfile } from '../../src/core/remote/profiles';
-import type { HostSession } from '../../src/core/remote/session';
 import { dispatchEval, evalRunnerScript, followEval, LmEvalMissingError, parseProbe } from '../../src/eval/dispatch';
 import { benchmarkColumnId, buildResultsView, groupRuns } from '../../src/eval/resultsModel';
-import { startSshd, type Sshd } from '../support/sshd';
+import { loopbackProfile, recordingSession, startSshd, type Sshd } from '../support/sshd';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BACKEND = path.join(ROOT, 'python-backend');
@@ -60,20 +59,7 @@ after(async () => {
 });
 
 function sshProfile(python: string, extra: Partial<SshProfile> = {}): SshProfile {
-  return {
-    name: 'loopback', kind: 'ssh', host: sshd.host, port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
-    knownHostsFiles: [knownHosts], python, root: path.join(tmp, 'remote'), launcher: 'setsid', ...extra,
-  };
-}
-
-function recording(session: HostSession): HostSession {
-  return new Proxy(session, {
-    get(target, prop) {
-      if (prop === 'exec') return (cmd: string, o?: Parameters<HostSession['exec']>[1]) => { commands.push(cmd); return target.exec(cmd, o); };
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  return loopbackProfile(sshd, { knownHosts, python, root: path.join(tmp, 'remote') }, extra);
 }
 
 function engine(storeFile: string): JobEngine {
@@ -82,7 +68,7 @@ function engine(storeFile: string): JobEngine {
     backendDir: BACKEND,
     connectorFor: (profile: HostProfile) => {
       const c = createConnector(profile, { hostKeyPolicy: async () => 'reject', trustStoreFile: path.join(tmp, 'trust'), sshConfigFile: false, agent: false });
-      return { profile, connect: async () => recording(await c.connect()) };
+      return { profile, connect: async () => recordingSession(await c.connect(), commands) };
     },
   });
 }

@@ -14,9 +14,8 @@ import { JobEngine, type EventBatch } from '../../src/core/jobs/engine';
 import type { PlanEvent, StepEvent, TrainingEvent } from '../../src/core/jobs/events';
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile, type LocalProfile, type SshProfile } from '../../src/core/remote/profiles';
-import type { HostSession } from '../../src/core/remote/session';
 import { assertMatchesSchema } from '../support/schemas';
-import { killLeftoverJobs, startSshd, type Sshd } from '../support/sshd';
+import { killLeftoverJobs, loopbackProfile, recordingSession, startSshd, type Sshd } from '../support/sshd';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const REAL_BACKEND = path.join(ROOT, 'python-backend');
@@ -43,21 +42,7 @@ after(async () => {
 });
 
 function sshProfile(extra: Partial<SshProfile> = {}): SshProfile {
-  return {
-    name: 'loopback', kind: 'ssh', host: sshd.host, port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
-    knownHostsFiles: [knownHosts], python: '/usr/bin/python3', root: path.join(tmp, 'remote'), launcher: 'setsid', ...extra,
-  };
-}
-
-/** Records each command line, then runs it. */
-function recording(session: HostSession): HostSession {
-  return new Proxy(session, {
-    get(target, prop) {
-      if (prop === 'exec') return (cmd: string, o?: Parameters<HostSession['exec']>[1]) => { commands.push(cmd); return target.exec(cmd, o); };
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  return loopbackProfile(sshd, { knownHosts, python: '/usr/bin/python3', root: path.join(tmp, 'remote') }, extra);
 }
 
 function engine(storeFile: string, backendDir = REAL_BACKEND): JobEngine {
@@ -68,7 +53,7 @@ function engine(storeFile: string, backendDir = REAL_BACKEND): JobEngine {
       const c = createConnector(profile, {
         hostKeyPolicy: async () => 'reject', trustStoreFile: path.join(tmp, 'trust'), sshConfigFile: false, agent: false,
       });
-      return { profile, connect: async () => recording(await c.connect()) };
+      return { profile, connect: async () => recordingSession(await c.connect(), commands) };
     },
   });
 }

@@ -15,6 +15,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SshProfile } from '../../src/core/remote/profiles';
+import type { HostSession } from '../../src/core/remote/session';
 
 export const SSHD_BIN = process.env.DCD_SSHD || '/usr/sbin/sshd';
 
@@ -213,4 +215,26 @@ export function killLeftoverJobs(dir: string): void {
     }
   };
   if (dir && existsSync(dir)) walk(dir);
+}
+
+/**
+ * An `ssh` host profile for this server: its address, the client key, a known_hosts file that
+ * trusts it, the host's Python and DCD's root folder, detached with setsid.
+ */
+export function loopbackProfile(s: Sshd, o: { knownHosts: string; python: string; root: string }, extra: Partial<SshProfile> = {}): SshProfile {
+  return {
+    name: 'loopback', kind: 'ssh', host: s.host, port: s.port, user: s.user, identityFiles: [s.clientKeyPath],
+    knownHostsFiles: [o.knownHosts], python: o.python, root: o.root, launcher: 'setsid', ...extra,
+  };
+}
+
+/** A session that appends each command line it runs to `commands`, then runs it. */
+export function recordingSession(session: HostSession, commands: string[]): HostSession {
+  return new Proxy(session, {
+    get(target, prop) {
+      if (prop === 'exec') return (cmd: string, o?: Parameters<HostSession['exec']>[1]) => { commands.push(cmd); return target.exec(cmd, o); };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
