@@ -13,7 +13,7 @@ import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchm
 import type { JobStatus } from '../core/jobs/status';
 import { describeHost, type HostProfile } from '../core/remote/profiles';
 import { SecretKeys, setting, Settings } from '../services/config';
-import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from './dispatch';
+import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from '../core/jobs/evalDispatch';
 
 /** An engine that can also list a training job's checkpoints (JobEngine can). */
 export type EvalEngine = EvalJobEngine & {

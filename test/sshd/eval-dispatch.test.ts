@@ -19,7 +19,7 @@ import { findResultsFiles } from '../../src/core/eval/results';
 import { JobEngine } from '../../src/core/jobs/engine';
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile, type SshProfile } from '../../src/core/remote/profiles';
-import { dispatchEval, evalRunnerScript, followEval, LmEvalMissingError, parseProbe } from '../../src/eval/dispatch';
+import { dispatchEval, evalRunnerScript, followEval, LmEvalMissingError, parseProbe } from '../../src/core/jobs/evalDispatch';
 import { benchmarkColumnId, buildResultsView, groupRuns } from '../../src/eval/resultsModel';
 import { loopbackProfile, recordingSession, startSshd, type Sshd } from '../support/sshd';
 

@@ -13,7 +13,7 @@ import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type SshProfile } from '../../src/core/remote/profiles';
 import { DownloadLimitError, safeLocalPath, UnsafeRemotePathError } from '../../src/core/remote/safePaths';
 import type { HostSession } from '../../src/core/remote/session';
-import { downloadEvalResults } from '../../src/eval/dispatch';
+import { downloadEvalResults } from '../../src/core/jobs/evalDispatch';
 import { dir, file, link, startHostileSftp, type HostileSftp, type VNode } from '../support/hostileSftp';
 
 const secret = file('the host file a link points at');

@@ -23,7 +23,8 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CliError, printJson } from '../output';
-import { JobEngine, type EventBatch, type Follower } from '../../core/jobs/engine';
+import { isEvalJob, JobEngine, type EventBatch, type Follower } from '../../core/jobs/engine';
+import type { EvalJobSpec } from '../../core/jobs/evalDispatch';
 import { JobStore, type JobRecord } from '../../core/jobs/store';
 import { formatMeasured } from '../../core/jobs/measured';
 import { checkHost, setupHost } from '../../core/remote/hostCheck';
@@ -33,7 +34,7 @@ import {
 } from '../../core/remote/profiles';
 import type { Secrets } from '../../core/remote/sshSession';
 
-interface EnvOptions {
+export interface EnvOptions {
   jobsStore?: string;
   trustStore?: string;
   backend?: string;
@@ -42,7 +43,7 @@ interface EnvOptions {
   json?: boolean;
 }
 
-interface HostOptions extends EnvOptions {
+export interface HostOptions extends EnvOptions {
   host?: string;
   hostsFile?: string;
   ssh?: string;
@@ -78,7 +79,7 @@ function addEnvOptions(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
-function addHostOptions(cmd: Command): Command {
+export function addHostOptions(cmd: Command): Command {
   return addEnvOptions(cmd)
     .option('--host <name>', 'host profile name (`local`, or one from --hosts-file)')
     .option('--hosts-file <file>', 'JSON host profiles (default: env DCD_HOSTS_FILE)')
@@ -92,7 +93,7 @@ function addHostOptions(cmd: Command): Command {
     .option('--backend <dir>', 'the python-backend/ folder to run (default: env DCD_BACKEND_DIR, else the one next to dcd)');
 }
 
-async function resolveProfile(o: HostOptions): Promise<HostProfile> {
+export async function resolveProfile(o: HostOptions): Promise<HostProfile> {
   let profile: HostProfile;
   if (o.ssh && o.host) throw new CliError('give --host or --ssh, not both');
   if (o.ssh) {
@@ -170,26 +171,38 @@ function explain(err: unknown): never {
   throw new CliError((err as Error).message, 1);
 }
 
-async function withEngine<T>(o: EnvOptions, fn: (engine: JobEngine) => Promise<T>): Promise<T> {
+export async function withEngine<T>(o: EnvOptions, fn: (engine: JobEngine) => Promise<T>): Promise<T> {
   const engine = makeEngine(o);
   try { return await fn(engine); } catch (err) { explain(err); } finally { await engine.close(); }
 }
 
-function jobJson(rec: JobRecord): Record<string, unknown> {
-  return {
+export function jobJson(rec: JobRecord): Record<string, unknown> {
+  const base: Record<string, unknown> = {
     job: rec.id, status: rec.status, host: rec.host.name, model: rec.spec.model, preset: rec.spec.preset,
     maxSteps: rec.spec.maxSteps, data: rec.spec.data, lastStep: rec.lastStep, totalSteps: rec.totalSteps,
     lastLoss: rec.lastLoss, error: rec.error, createdAt: rec.createdAt, updatedAt: rec.updatedAt,
     jobDir: rec.remote?.jobDir, launcher: rec.remote?.launcher, history: rec.history,
   };
+  if (!isEvalJob(rec)) return base;
+  // An evaluation job (`dcd eval submit`, Evaluate Model): one lm_eval call.
+  const e = rec.spec as unknown as EvalJobSpec;
+  return {
+    ...base, kind: 'eval', eval: e.evalId, benchmark: e.benchmark, tasks: e.tasks, backend: e.backend, numFewshot: e.numFewshot,
+    hostModel: e.hostModel, offline: e.offline ?? false, dataDir: e.dataDir, hostDataDir: e.hostDataDir, limit: e.limit, seed: e.seed,
+    outputPath: e.outputPath, resultsDir: e.resultsDir, command: e.command,
+  };
 }
 
 function human(rec: JobRecord): string {
+  if (isEvalJob(rec)) {
+    const e = rec.spec as unknown as EvalJobSpec;
+    return `${rec.id}  ${rec.status.padEnd(9)} ${rec.host.name}  eval ${e.tasks.join(',')} of ${rec.spec.model}${e.offline ? ' (offline)' : ''}${rec.error ? `  error: ${rec.error}` : ''}`;
+  }
   const progress = rec.lastStep !== undefined ? ` step ${rec.lastStep}${rec.totalSteps ? `/${rec.totalSteps}` : ''}${rec.lastLoss !== undefined ? ` loss ${formatMeasured(rec.lastLoss)}` : ''}` : '';
   return `${rec.id}  ${rec.status.padEnd(9)} ${rec.host.name}  ${rec.spec.model} (${rec.spec.preset})${progress}${rec.error ? `  error: ${rec.error}` : ''}`;
 }
 
-function intArg(name: string, v: string | undefined, min: number): number | undefined {
+export function intArg(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min) throw new CliError(`${name} must be an integer ≥ ${min}`);
   return Number(v);
@@ -272,11 +285,11 @@ export function register(program: Command): void {
     });
 
   addEnvOptions(job.command('fetch <id>'))
-    .description("list (--list) or download a job's checkpoints and final model")
-    .option('--artifact <name>', 'model | all | a checkpoint name', 'model')
+    .description("list (--list) or download a job's checkpoints and final model, or an evaluation job's results folder")
+    .option('--artifact <name>', 'model | results | all | a checkpoint name (default: model; results for an evaluation job)')
     .option('--out <dir>', 'where to put them (default ./dcd-jobs/<id>)')
     .option('--list', 'only list what there is')
-    .action(async (id: string, o: EnvOptions & { artifact: string; out?: string; list?: boolean }) => {
+    .action(async (id: string, o: EnvOptions & { artifact?: string; out?: string; list?: boolean }) => {
       await withEngine(o, async (engine) => {
         if (o.list) {
           const artifacts = await engine.artifacts(id);
@@ -284,7 +297,7 @@ export function register(program: Command): void {
           else process.stdout.write(artifacts.map((a) => `${a.name}\t${a.kind}${a.step !== undefined ? `\tstep ${a.step}` : ''}\t${a.path}`).join('\n') + '\n');
           return;
         }
-        const fetched = await engine.fetch(id, o.artifact, path.resolve(o.out ?? path.join('dcd-jobs', id)), { onWarning: (w) => process.stderr.write(`warning: ${w}\n`) });
+        const fetched = await engine.fetch(id, o.artifact ?? 'default', path.resolve(o.out ?? path.join('dcd-jobs', id)), { onWarning: (w) => process.stderr.write(`warning: ${w}\n`) });
         if (o.json) printJson({ job: id, fetched });
         else process.stdout.write(fetched.map((f) => `${f.name} → ${f.localPath} (${f.files} files, ${f.bytes} bytes)`).join('\n') + '\n');
       });

@@ -26,6 +26,7 @@
  *     filters on its own generations, a like-for-like comparison.
  */
 import { BENCHMARKS, type BenchmarkId, type BenchmarkInfo } from './benchmarks';
+import { OFFLINE_ENV } from './offlineData';
 
 /** Where the DCD task YAMLs live relative to the remote working directory, unless told otherwise. */
 export const DEFAULT_LMEVAL_TASKS_DIR = 'python-backend/lmeval_tasks';
@@ -75,6 +76,16 @@ export interface LmEvalOptions {
   hfToken?: string;
   /** Run as `<python> -m lm_eval` instead of the `lm_eval` entry point. */
   python?: string;
+  /**
+   * Offline: the Hugging Face Hub is never asked (HF_DATASETS_OFFLINE, HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE
+   * in the environment); the datasets come from task overrides (`taskOverridesDir`), the model from a path.
+   */
+  offline?: boolean;
+  /**
+   * A folder of task YAMLs that replace the tasks of the call (offline data: core/eval/offlineData.ts). It is
+   * given as `--include_path` instead of `includePath` (the overrides include the `dcd_` YAMLs themselves).
+   */
+  taskOverridesDir?: string;
 }
 
 export interface LmEvalCommand {
@@ -221,7 +232,8 @@ export function buildLmEvalCommand(opts: LmEvalOptions): LmEvalCommand {
   // the harness's own exemplars.
   if (opts.seed !== undefined) argv.push('--seed', `${opts.seed},${opts.seed},${opts.seed},${HARNESS_FEWSHOT_SEED}`);
   if (opts.limit !== undefined) argv.push('--limit', String(opts.limit));
-  if (dcdTask) argv.push('--include_path', opts.includePath ?? DEFAULT_LMEVAL_TASKS_DIR);
+  if (opts.taskOverridesDir) argv.push('--include_path', opts.taskOverridesDir);
+  else if (dcdTask) argv.push('--include_path', opts.includePath ?? DEFAULT_LMEVAL_TASKS_DIR);
   argv.push('--output_path', opts.outputPath, '--log_samples');
 
   // Environment: the token only ever travels here.
@@ -232,8 +244,13 @@ export function buildLmEvalCommand(opts: LmEvalOptions): LmEvalCommand {
     if (/\s/.test(token)) throw new Error('the Hugging Face token contains whitespace');
     env.HF_TOKEN = token;
     redact.push(token);
-  } else if (bench.gated) {
+  } else if (bench.gated && !opts.offline) {
     warnings.push(`${bench.label} is gated on the Hugging Face Hub: without a token the run fails unless the remote host is already logged in.`);
+  }
+
+  if (opts.offline) Object.assign(env, OFFLINE_ENV);
+  if (opts.offline && !opts.taskOverridesDir) {
+    warnings.push('Offline without uploaded benchmark data: the datasets must already be in the host\'s Hugging Face datasets cache.');
   }
 
   const outputPath = opts.outputPath;

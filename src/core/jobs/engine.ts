@@ -65,8 +65,9 @@ export interface Follower {
 }
 
 export interface Artifact {
-  kind: 'checkpoint' | 'model';
-  /** `model`, or the checkpoint directory's name. */
+  /** `results`: an evaluation job's lm-eval output folder (results_*.json, samples_*.jsonl). */
+  kind: 'checkpoint' | 'model' | 'results';
+  /** `model`, `results`, or the checkpoint directory's name. */
   name: string;
   step?: number;
   reason?: string;
@@ -221,12 +222,13 @@ export class JobEngine {
     const jobDir = joinHost(root, 'jobs', id);
     const text = await readHostText(session, joinHost(jobDir, JOB_FILES.config));
     if (text === undefined) throw new Error(`no job ${id} on ${session.label} (looked in ${jobDir})`);
-    const cfg = JSON.parse(text) as { spec: JobSpec; train: TrainCommand; createdAt?: string };
+    // An evaluation job's job.json has no `train` (core/jobs/evalDispatch.ts).
+    const cfg = JSON.parse(text) as { spec: JobSpec; train?: TrainCommand; createdAt?: string };
     const now = new Date().toISOString();
     await this.store.put({
       id, host: profile, status: 'queued', history: [{ status: 'queued', time: now }],
       createdAt: cfg.createdAt ?? now, updatedAt: now, spec: cfg.spec,
-      remote: { jobDir, backendDir: cfg.train.backendDir, exportDir: cfg.train.exportDir, python: cfg.train.python },
+      remote: { jobDir, backendDir: cfg.train?.backendDir ?? '', exportDir: cfg.train?.exportDir ?? '', python: cfg.train?.python ?? '' },
     });
     return this.refresh(id);
   }
@@ -409,11 +411,19 @@ export class JobEngine {
     return this.summarize(session, rec);
   }
 
-  /** Checkpoints (from `checkpoint` events) and the final model (from `done`) that still exist on the host. */
+  /**
+   * Checkpoints (from `checkpoint` events) and the final model (from `done`) that still exist on the host;
+   * for an evaluation job, its results folder (`results`: what lm-eval wrote so far for the whole evaluation).
+   */
   async artifacts(id: string): Promise<Artifact[]> {
     const rec = await this.record(id);
     const { jobDir } = this.remote(rec);
     const session = await this.session(rec.host);
+    if (isEvalJob(rec)) {
+      const evalSpec = rec.spec as unknown as { resultsDir?: string };
+      const st = evalSpec.resultsDir ? await session.stat(evalSpec.resultsDir) : undefined;
+      return st && evalSpec.resultsDir ? [{ kind: 'results', name: 'results', path: evalSpec.resultsDir, isDirectory: st.isDirectory }] : [];
+    }
     const buf = await session.readFrom(joinHost(jobDir, JOB_FILES.events), 0, 64 << 20);
     const { events } = parseEvents(completeLines(buf ?? Buffer.alloc(0)).complete);
     const runDir = joinHost(jobDir, JOB_FILES.runDir);
@@ -435,12 +445,14 @@ export class JobEngine {
   }
 
   /**
-   * Downloads artifacts by name (`model`, a checkpoint name, or `all`) into
+   * Downloads artifacts by name (`model`, a checkpoint name, `results`, or `all`) into
    * `localDir/<name>`. The names come from the host's events: one that is not
-   * a plain folder name fails the fetch before anything is written.
+   * a plain folder name fails the fetch before anything is written. `default`:
+   * `model` of a training job, `results` of an evaluation job.
    */
   async fetch(id: string, what: string, localDir: string, opts?: DownloadOptions): Promise<Array<Artifact & DownloadResult & { localPath: string }>> {
     const all = await this.artifacts(id);
+    if (what === 'default') what = isEvalJob(await this.record(id)) ? 'results' : 'model';
     const chosen = what === 'all' ? all : all.filter((a) => a.name === what);
     if (!chosen.length) throw new Error(`job ${id} has no artifact ${JSON.stringify(what)} (has: ${all.map((a) => a.name).join(', ') || 'none'})`);
     const targets = chosen.map((a) => ({ a, localPath: safeLocalPath(localDir, a.name, `artifact name (from ${a.path} in events.jsonl)`) }));
@@ -453,6 +465,11 @@ export class JobEngine {
     }
     return out;
   }
+}
+
+/** An evaluation job (core/jobs/evalDispatch.ts): its spec says `kind: 'eval'` instead of a training preset. */
+export function isEvalJob(rec: Pick<JobRecord, 'spec'>): boolean {
+  return (rec.spec as unknown as { kind?: string }).kind === 'eval';
 }
 
 function summaryOf(events: readonly TrainingEvent[]): Partial<JobRecord> {

@@ -16,20 +16,28 @@
  *   their results land in one folder: one run in the Results view.
  * - The Hugging Face token travels only in the environment: on the launch
  *   command's stdin (`export` lines, as the engine sends `secretEnv`), never in argv, job.json or a log.
+ * - Offline hosts: with a benchmark data dir (core/eval/offlineData.ts) the
+ *   dir is uploaded with the job (content-addressed, once per content), task
+ *   overrides that include the host's own stock task YAMLs are written to
+ *   `<root>/eval-tasks/<evalId>/`, and lm_eval runs with the Hub turned off.
+ *   A model folder on this machine can be uploaded too (`uploadModel`).
+ * The extension's Evaluate Model and `dcd eval submit` both call `dispatchEval`.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { BENCHMARKS, type BenchmarkId } from '../core/eval/benchmarks';
-import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../core/eval/lmevalCommand';
-import { redactSecrets } from '../core/eval/redact';
-import { newJobId, type FollowOptions, type Follower } from '../core/jobs/engine';
-import { JOB_FILES, commandRunnerScript, launchCommand } from '../core/jobs/runner';
-import { isTerminal, type JobStatus } from '../core/jobs/status';
-import { applyStatus, type JobRecord, type JobSpec, type JobStore } from '../core/jobs/store';
-import { collectBundle, uploadBundle } from '../core/remote/bundle';
-import { DEFAULT_PYTHON, DEFAULT_ROOT, type HostProfile } from '../core/remote/profiles';
-import { safeLocalPath, type DownloadOptions, type DownloadResult } from '../core/remote/safePaths';
-import { execChecked, hostPath, joinHost, writeHostFileAtomic, type HostSession } from '../core/remote/session';
-import { shellExports, shellJoin, shellQuote } from '../core/remote/shellQuote';
+import { BENCHMARKS, type BenchmarkId } from '../eval/benchmarks';
+import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../eval/lmevalCommand';
+import { DATA_LAYOUT, readDataDir, taskOverrides, type DataDirScan } from '../eval/offlineData';
+import { redactSecrets } from '../eval/redact';
+import { newJobId, type FollowOptions, type Follower } from './engine';
+import { JOB_FILES, commandRunnerScript, launchCommand } from './runner';
+import { isTerminal, type JobStatus } from './status';
+import { applyStatus, type JobRecord, type JobSpec, type JobStore } from './store';
+import { collectBundle, uploadBundle } from '../remote/bundle';
+import { DEFAULT_PYTHON, DEFAULT_ROOT, type HostProfile } from '../remote/profiles';
+import { safeLocalPath, type DownloadOptions, type DownloadResult } from '../remote/safePaths';
+import { execChecked, hostPath, joinHost, writeHostFileAtomic, type HostSession } from '../remote/session';
+import { shellExports, shellJoin, shellQuote } from '../remote/shellQuote';
 
 /** What dispatch needs of the jobs engine (`JobEngine` has all of it). */
 export interface EvalJobEngine {
@@ -54,6 +62,15 @@ export interface EvalRequest {
   hfToken?: string;
   /** The local `python-backend/` directory: its `lmeval_tasks/` go to the host for DCD-aware grading. */
   backendDir: string;
+  /**
+   * A benchmark data dir on this machine (layout: docs/FORMATS.md §9): uploaded with the job (an SSH host) or
+   * read in place (`local`); the tasks then read only these files, and the run is offline.
+   */
+  dataDir?: string;
+  /** Turn the Hub off (default: true with `dataDir`, else false). */
+  offline?: boolean;
+  /** `model` is a folder on this machine: upload it (an SSH host; `local` uses it in place). */
+  uploadModel?: boolean;
 }
 
 /** What an eval job's record holds (no secret). */
@@ -72,6 +89,17 @@ export interface EvalJobSpec {
   resultsDir: string;
   /** The command line, quoted, as run (it holds no secret). */
   command: string;
+  /** The model as lm-eval loads it on the host (the uploaded folder, when it was uploaded). */
+  hostModel?: string;
+  /** The local benchmark data dir the run reads (uploaded), when offline data was used. */
+  dataDir?: string;
+  /** Where that data is on the host. */
+  hostDataDir?: string;
+  /** The Hub was turned off for the run. */
+  offline?: boolean;
+  /** `--limit` and `--seed` of the run, when set. */
+  limit?: number;
+  seed?: number;
 }
 
 export interface EvalDispatchJob {
@@ -87,6 +115,11 @@ export interface EvalDispatch {
   evalId: string;
   host: string;
   model: string;
+  /** The model as lm-eval loads it on the host. */
+  hostModel: string;
+  /** The benchmark data dir on the host (offline data), if any. */
+  hostDataDir?: string;
+  offline: boolean;
   backend: 'vllm' | 'hf';
   outputPath: string;
   /** `<outputPath>/<model_sanitized>` on the host. */
@@ -108,22 +141,25 @@ export class LmEvalMissingError extends Error {
   }
 }
 
-/** The probe: which interpreter answers, and whether lm_eval / vllm import. */
+/** The probe: which interpreter answers, whether lm_eval / vllm import, and where lm-eval's stock task YAMLs are. */
 export function probeCommand(python: string): string {
   const py = shellQuote(python);
+  const tasksDir = 'import importlib.util, os; s = importlib.util.find_spec("lm_eval"); print("lm_eval_tasks=" + os.path.join(os.path.dirname(s.origin), "tasks"))';
   return [
     `if ! command -v ${py} >/dev/null 2>&1; then echo python=missing; exit 0; fi`,
     `${shellJoin([python, '-c', 'import lm_eval'])} >/dev/null 2>&1; echo "lm_eval=$?"`,
     `${shellJoin([python, '-c', 'import vllm'])} >/dev/null 2>&1; echo "vllm=$?"`,
+    `${shellJoin([python, '-c', tasksDir])} 2>/dev/null`,
   ].join('\n');
 }
 
-export interface ProbeResult { python: boolean; lmEval: boolean; vllm: boolean }
+export interface ProbeResult { python: boolean; lmEval: boolean; vllm: boolean; lmEvalTasksDir?: string }
 
 export function parseProbe(stdout: string): ProbeResult {
-  const kv = new Map(stdout.split('\n').map((l) => l.trim().split('=') as [string, string]).filter((p) => p.length === 2));
+  const kv = new Map(stdout.split('\n').map((l) => { const t = l.trim(); const i = t.indexOf('='); return [t.slice(0, i), t.slice(i + 1)] as [string, string]; }).filter(([k]) => k.length > 0));
   if (kv.get('python') === 'missing') return { python: false, lmEval: false, vllm: false };
-  return { python: true, lmEval: kv.get('lm_eval') === '0', vllm: kv.get('vllm') === '0' };
+  const tasks = kv.get('lm_eval_tasks');
+  return { python: true, lmEval: kv.get('lm_eval') === '0', vllm: kv.get('vllm') === '0', ...(tasks && tasks.startsWith('/') ? { lmEvalTasksDir: tasks } : {}) };
 }
 
 export function lmEvalMissingMessage(host: string, python: string, probe: ProbeResult): string {
@@ -178,9 +214,16 @@ async function setStatus(store: JobStore, id: string, to: JobStatus, extra: Part
 export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, req: EvalRequest, hooks: DispatchHooks = {}): Promise<EvalDispatch> {
   if (!req.benchmarks.length) throw new Error('no benchmark chosen');
   const settings = req.settings ?? {};
-  const common = { ...settings, model: req.model, dcd: req.dcd, hfToken: req.hfToken };
+  const offline = req.offline ?? req.dataDir !== undefined;
+  const common = { ...settings, model: req.model, dcd: req.dcd, hfToken: req.hfToken, offline };
   // Validate every call before anything is created (the paths are placeholders here).
-  for (const benchmark of req.benchmarks) buildLmEvalCommand({ ...common, benchmark, outputPath: '/tmp/dcd-eval-check' });
+  for (const benchmark of req.benchmarks) buildLmEvalCommand({ ...common, benchmark, outputPath: '/tmp/dcd-eval-check', taskOverridesDir: req.dataDir ? '/tmp/dcd-eval-check' : undefined });
+  // The data dir is checked here, before anything is created: every benchmark present, its columns right.
+  const data: DataDirScan | undefined = req.dataDir ? await readDataDir(path.resolve(req.dataDir), req.benchmarks) : undefined;
+  if (req.uploadModel) {
+    const st = await fs.stat(req.model).catch(() => undefined);
+    if (!st?.isDirectory()) throw new Error(`model ${req.model}: not a folder on this machine (nothing to upload)`);
+  }
 
   const store = engine.store;
   const evalId = newJobId();
@@ -193,6 +236,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
     const spec: EvalJobSpec = {
       kind: 'eval', data: '', model: req.model, evalId, benchmark, tasks: [b.task], backend: settings.backend ?? 'vllm',
       numFewshot: b.numFewshot, outputPath: '', resultsDir: '', command: '',
+      offline, ...(req.dataDir ? { dataDir: path.resolve(req.dataDir) } : {}), limit: settings.limit, seed: settings.seed,
     };
     // JobSpec describes training jobs; an eval job's spec is marked `kind: 'eval'` instead of a preset.
     await store.put({
@@ -213,18 +257,46 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
     const probe = parseProbe((await session.exec(probeCommand(python), { timeoutMs: 180_000 })).stdout);
     if (!probe.python || !probe.lmEval) throw new LmEvalMissingError(lmEvalMissingMessage(session.label, python, probe), session.label);
 
-    // The DCD task YAMLs: in place locally, uploaded (content-addressed, once) to an SSH host.
+    // What travels with the job: the DCD task YAMLs, the benchmark data, the model. In place locally,
+    // uploaded (content-addressed, once per content) to an SSH host.
     let includePath: string | undefined;
     const needsTasks = req.dcd && req.benchmarks.some((b) => BENCHMARKS[b].dcdTask);
+    let hostDataDir: string | undefined;
+    let hostModel = req.model.startsWith('~/') ? hostPath(session.home, req.model) : req.model;
+    if (session.kind === 'ssh' && (needsTasks || data || req.uploadModel)) {
+      for (const id of ids) await setStatus(store, id, 'uploading');
+      req.benchmarks.forEach((b) => hooks.onStatus?.(b, 'uploading'));
+    }
     if (needsTasks) {
-      if (session.kind === 'ssh') {
-        for (const id of ids) await setStatus(store, id, 'uploading');
-        req.benchmarks.forEach((b) => hooks.onStatus?.(b, 'uploading'));
-        const up = await uploadBundle(session, await collectBundle(req.backendDir), joinHost(root, 'backend'));
-        includePath = joinHost(up.dest, 'lmeval_tasks');
-      } else {
-        includePath = path.join(path.resolve(req.backendDir), 'lmeval_tasks');
+      includePath = session.kind === 'ssh'
+        ? joinHost((await uploadBundle(session, await collectBundle(req.backendDir), joinHost(root, 'backend'))).dest, 'lmeval_tasks')
+        : path.join(path.resolve(req.backendDir), 'lmeval_tasks');
+    }
+    if (data && req.dataDir) {
+      hostDataDir = session.kind === 'ssh'
+        ? (await uploadBundle(session, await collectBundle(path.resolve(req.dataDir)), joinHost(root, 'data'))).dest
+        : path.resolve(req.dataDir);
+    }
+    if (req.uploadModel) {
+      hostModel = session.kind === 'ssh'
+        ? (await uploadBundle(session, await collectBundle(path.resolve(req.model)), joinHost(root, 'models'))).dest
+        : path.resolve(req.model);
+    }
+
+    // Offline data: task overrides beside the job, including the host's own stock YAMLs.
+    let overridesDir: string | undefined;
+    if (data && hostDataDir) {
+      if (!probe.lmEvalTasksDir) throw new Error(`could not find lm-eval's task folder on ${session.label} (${python})`);
+      overridesDir = joinHost(root, 'eval-tasks', evalId);
+      const tasks = req.benchmarks.flatMap((b) => buildLmEvalCommand({ ...common, benchmark: b, outputPath: '/tmp/x', taskOverridesDir: '/tmp/x' }).tasks);
+      const overrides = taskOverrides({ tasks, data: data.found, hostDataDir, lmEvalTasksDir: probe.lmEvalTasksDir, dcdTasksDir: includePath });
+      for (const o of overrides) {
+        if (!(await session.stat(o.includes))) {
+          throw new Error(`${o.includes} is not on ${session.label}: this lm-eval version keeps ${o.task} elsewhere (offline data needs lm-eval 0.4.10 or later with ${DATA_LAYOUT.gsm8k.stockYaml})`);
+        }
       }
+      await session.mkdirp(overridesDir);
+      for (const o of overrides) await session.writeFile(joinHost(overridesDir, o.file), o.text);
     }
 
     const outputPath = joinHost(root, 'evals', evalId);
@@ -238,8 +310,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       const benchmark = req.benchmarks[i];
       const id = ids[i];
       const cmd: LmEvalCommand = buildLmEvalCommand({
-        ...common, benchmark, outputPath, python, includePath, vllmAvailable: probe.vllm,
-        model: req.model.startsWith('~/') ? hostPath(session.home, req.model) : req.model,
+        ...common, benchmark, outputPath, python, includePath, vllmAvailable: probe.vllm, model: hostModel, taskOverridesDir: overridesDir,
       });
       for (const w of cmd.warnings) if (!warnings.includes(w)) { warnings.push(w); hooks.onWarning?.(w); }
       resultsDir = cmd.resultsDir;
@@ -249,6 +320,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       const spec: EvalJobSpec = {
         kind: 'eval', data: '', model: req.model, evalId, benchmark, tasks: cmd.tasks, backend: cmd.backend,
         numFewshot: cmd.numFewshot, outputPath, resultsDir: cmd.resultsDir, command,
+        hostModel, offline, ...(req.dataDir ? { dataDir: path.resolve(req.dataDir), hostDataDir } : {}), limit: settings.limit, seed: settings.seed,
       };
       await session.mkdirp(jobDir);
       await session.writeFile(joinHost(jobDir, JOB_FILES.config), JSON.stringify({
@@ -266,7 +338,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       jobs.push({ id, benchmark, argv: cmd.argv, envNames: Object.keys(cmd.env), record: rec });
       after = jobDir;
     }
-    return { evalId, host: session.label, model: req.model, backend, outputPath, resultsDir, jobs, warnings };
+    return { evalId, host: session.label, model: req.model, hostModel, hostDataDir, offline, backend, outputPath, resultsDir, jobs, warnings };
   } catch (err) {
     const message = redactSecrets((err as Error).message, req.hfToken ? [req.hfToken] : []);
     await failAll(message);
