@@ -5,6 +5,9 @@
  * settings and the Hugging Face token from SecretStorage (environment only).
  * The jobs' logs stream into the "DCD Eval" output channel; when they end the
  * results folder is downloaded into the workspace and the Results view opens.
+ * Offline hosts: the model can be a folder on this machine (uploaded with the
+ * job) and the benchmark data a local data dir (docs/FORMATS.md §5), uploaded
+ * with the job and read with the Hugging Face Hub turned off.
  */
 import * as vscode from 'vscode';
 import * as os from 'node:os';
@@ -14,6 +17,7 @@ import type { JobStatus } from '../core/jobs/status';
 import { describeHost, type HostProfile } from '../core/remote/profiles';
 import { SecretKeys, setting, Settings } from '../services/config';
 import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from '../core/jobs/evalDispatch';
+import { DATA_LAYOUT } from '../core/eval/offlineData';
 
 /** An engine that can also list a training job's checkpoints (JobEngine can). */
 export type EvalEngine = EvalJobEngine & {
@@ -32,6 +36,10 @@ export interface EvaluateArgs {
   wait?: boolean;
   /** Download the results and open the Results view when all ended (default true). */
   openResults?: boolean;
+  /** `model` is a folder on this machine: upload it with the job. */
+  uploadModel?: boolean;
+  /** A benchmark data dir on this machine (docs/FORMATS.md §5): uploaded, the run is offline. `null`: the Hub (no question asked). */
+  dataDir?: string | null;
 }
 
 export interface EvaluateOutcome {
@@ -82,9 +90,15 @@ async function pickHost(deps: EvaluateDeps): Promise<HostProfile | undefined> {
   return pick?.profile;
 }
 
-async function pickModel(engine: EvalEngine, host: HostProfile): Promise<string | undefined> {
-  type Item = vscode.QuickPickItem & { model?: string; enter?: boolean };
-  const items: Item[] = [{ label: '$(edit) Enter a model path or Hugging Face id…', enter: true }];
+/** The key of the last benchmark data dir used (workspace state). */
+const LAST_DATA_DIR = 'dcd.eval.lastDataDir';
+
+async function pickModel(engine: EvalEngine, host: HostProfile): Promise<{ model: string; upload: boolean } | undefined> {
+  type Item = vscode.QuickPickItem & { model?: string; enter?: boolean; upload?: boolean };
+  const items: Item[] = [
+    { label: '$(edit) Enter a model path or Hugging Face id…', enter: true },
+    { label: '$(cloud-upload) Upload a model folder from this machine…', description: host.kind === 'local' ? 'used in place on this machine' : `sent to ${host.name} with the job (offline hosts)`, upload: true },
+  ];
   try {
     const jobs = (await engine.list?.()) ?? [];
     const done = jobs.filter((j) => j.status === 'succeeded' && j.host.name === host.name && (j.spec as { kind?: string }).kind !== 'eval').slice(0, 5);
@@ -97,11 +111,35 @@ async function pickModel(engine: EvalEngine, host: HostProfile): Promise<string 
   } catch { /* the job history is optional here */ }
   const pick = await vscode.window.showQuickPick(items, { title: `Evaluate Model on ${host.name}: which model?`, matchOnDetail: true });
   if (!pick) return undefined;
-  if (pick.model) return pick.model;
-  return vscode.window.showInputBox({
+  if (pick.model) return { model: pick.model, upload: false };
+  if (pick.upload) {
+    const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'Evaluate Model: the model folder to upload (config.json, weights, tokenizer)', openLabel: 'Upload This Model' });
+    return folder?.[0] ? { model: folder[0].fsPath, upload: true } : undefined;
+  }
+  const typed = await vscode.window.showInputBox({
     title: 'Evaluate Model', prompt: `A checkpoint directory on ${host.name} or a Hugging Face model id`, placeHolder: 'Qwen/Qwen2.5-1.5B-Instruct', ignoreFocusOut: true,
     validateInput: (s) => (!s.trim() ? 'Required' : s.includes(',') ? 'lm-eval cannot take a comma in a model path' : undefined),
   });
+  return typed ? { model: typed, upload: false } : undefined;
+}
+
+/** Where the benchmark data comes from: the Hub (online), or a data dir on this machine uploaded with the job (offline). */
+async function pickDataDir(context: vscode.ExtensionContext, benchmarks: readonly BenchmarkId[]): Promise<string | null | undefined> {
+  type Item = vscode.QuickPickItem & { dir?: string | null; choose?: boolean };
+  const last = context.workspaceState.get<string>(LAST_DATA_DIR);
+  const folders = benchmarks.map((b) => `${DATA_LAYOUT[b].folder}/`).join(', ');
+  const items: Item[] = [
+    { label: 'Benchmark data: from the Hugging Face Hub', description: 'the host needs internet', dir: null },
+    ...(last ? [{ label: `Benchmark data: uploaded from ${last} (offline)`, description: 'the Hub is turned off on the host', dir: last }] : []),
+    { label: '$(folder-opened) Benchmark data: upload a data folder… (offline)', description: `holds ${folders}`, choose: true },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: 'Evaluate Model: benchmark data' });
+  if (!pick) return undefined;
+  if (!pick.choose) return pick.dir;
+  const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: `Benchmark data folder (${folders}; see docs/FORMATS.md §5)`, openLabel: 'Use This Data' });
+  if (!folder?.[0]) return undefined;
+  await context.workspaceState.update(LAST_DATA_DIR, folder[0].fsPath);
+  return folder[0].fsPath;
 }
 
 async function pickBenchmarks(): Promise<BenchmarkId[] | undefined> {
@@ -145,28 +183,32 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
   if (!host) return undefined;
   const interactive = args.model === undefined || args.benchmarks === undefined;
   const engine = deps.engine();
-  const model = args.model ?? await pickModel(engine, host);
-  if (!model) return undefined;
+  const picked = args.model !== undefined ? { model: args.model, upload: args.uploadModel === true } : await pickModel(engine, host);
+  if (!picked) return undefined;
+  const model = picked.model;
   const benchmarks = args.benchmarks ?? await pickBenchmarks();
   if (!benchmarks) return undefined;
+  const dataDir = args.dataDir !== undefined ? args.dataDir : interactive ? await pickDataDir(deps.context, benchmarks) : null;
+  if (dataDir === undefined) return undefined;
   const dcd = args.dcd ?? setting<boolean>(Settings.evalDcdAware, true);
   const hfToken = await deps.context.secrets.get(SecretKeys.hfToken);
-  if (!hfToken && benchmarks.some((b) => BENCHMARKS[b].gated) && interactive) {
+  if (!hfToken && !dataDir && benchmarks.some((b) => BENCHMARKS[b].gated) && interactive) {
     const set = 'Set Token…';
     const go = 'Continue Without';
     const a = await vscode.window.showWarningMessage('GPQA Diamond is gated on the Hugging Face Hub: lm_eval needs your token there (unless the host is already logged in).', set, go);
-    if (a === set) { await setHfTokenCommand(deps.context); return evaluateModelCommand(deps, { ...args, host, model, benchmarks, dcd }); }
+    if (a === set) { await setHfTokenCommand(deps.context); return evaluateModelCommand(deps, { ...args, host, model, uploadModel: picked.upload, benchmarks, dcd, dataDir }); }
     if (a !== go) return undefined;
   }
 
   const out = deps.output;
   const secrets = hfToken ? [hfToken] : [];
   out.show(true);
-  out.appendLine(`=== Evaluate ${model} on ${host.name}: ${benchmarks.map((b) => BENCHMARKS[b].label).join(', ')}${dcd ? ' (stock and DCD-aware grading)' : ''}`);
+  out.appendLine(`=== Evaluate ${model}${picked.upload ? ' (uploaded)' : ''} on ${host.name}: ${benchmarks.map((b) => BENCHMARKS[b].label).join(', ')}${dcd ? ' (stock and DCD-aware grading)' : ''}`);
+  if (dataDir) out.appendLine(`benchmark data: uploaded from ${dataDir} (offline)`);
   let dispatch: EvalDispatch;
   try {
     dispatch = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DCD: dispatching lm_eval to ${host.name}…` }, () =>
-      dispatchEval(engine, host, { model, benchmarks, dcd, settings: evalSettings(), hfToken, backendDir: deps.backendDir }, {
+      dispatchEval(engine, host, { model, benchmarks, dcd, settings: evalSettings(), hfToken, backendDir: deps.backendDir, dataDir: dataDir ?? undefined, uploadModel: picked.upload }, {
         onStatus: (b, s) => out.appendLine(`[${BENCHMARKS[b].label}] ${s}`),
         onWarning: (w) => { out.appendLine(`warning: ${w}`); void vscode.window.showWarningMessage(w); },
       }));

@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .requiredOption('--model <path-or-id>', 'a model folder on the host (e.g. a training job\'s final/), a Hugging Face id, or with --upload-model a folder on this machine')
     .requiredOption('--tasks <list>', `benchmarks, comma-separated: ${BENCHMARK_IDS.join(', ')}`)
     .option('--limit <n>', 'documents per task (an integer, or a fraction in (0, 1))')
-    .option('--data-dir <dir>', 'benchmark data on this machine (docs/FORMATS.md §9): uploaded with the job; the run is offline')
+    .option('--data-dir <dir>', 'benchmark data on this machine (docs/FORMATS.md §5): uploaded with the job; the run is offline')
     .option('--seed <s>', 'seed for python/numpy/torch (the few-shot seed stays at the harness default 1234)')
     .option('--dcd', 'grade DCD-aware as well: the dcd_ task variants beside the stock tasks')
     .option('--max-gen-toks <n>', 'max_gen_toks for the generative tasks')

@@ -2,7 +2,7 @@
  * Offline benchmark data: a "data dir" of local copies of the benchmarks'
  * datasets that travels with an evaluation job, and the lm-eval task overrides
  * that make the stock tasks (and their `dcd_` variants) read those files
- * instead of the Hugging Face Hub (docs/FORMATS.md §9).
+ * instead of the Hugging Face Hub (docs/FORMATS.md §5).
  *
  * Layout: `<dir>/<folder>/<split>.<jsonl|json|csv|parquet>`, one folder per
  * benchmark, the rows in the schema of the Hub dataset the stock task loads:

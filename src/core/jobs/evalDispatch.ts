@@ -63,7 +63,7 @@ export interface EvalRequest {
   /** The local `python-backend/` directory: its `lmeval_tasks/` go to the host for DCD-aware grading. */
   backendDir: string;
   /**
-   * A benchmark data dir on this machine (layout: docs/FORMATS.md §9): uploaded with the job (an SSH host) or
+   * A benchmark data dir on this machine (layout: docs/FORMATS.md §5): uploaded with the job (an SSH host) or
    * read in place (`local`); the tasks then read only these files, and the run is offline.
    */
   dataDir?: string;
