@@ -127,4 +127,30 @@ describe('the packed and installed dcd program', () => {
     const rec = (Array.isArray(record) ? record : record.jobs).find((j: { id: string }) => j.id === id);
     assert.equal(fs.realpathSync(rec.remote.backendDir), fs.realpathSync(installed));
   });
+
+  it('dcd eval submit runs the real lm-eval on the local host, offline, with the packaged DCD tasks; dcd job fetch and dcd results read it', async () => {
+    const made = spawnSync(venvPython(), ['-c', 'from tests.helpers import tiny_hf_model\nprint(tiny_hf_model())'], { cwd: path.join(REPO, 'python-backend'), encoding: 'utf8', timeout: 600_000 });
+    assert.equal(made.status, 0, made.stderr);
+    const model = made.stdout.trim().split('\n').at(-1)!;
+    const root = path.join(tmp, 'eval-root');
+    const sub = dcd(['eval', 'submit', '--host', 'local', '--python', venvPython(), '--root', root, '--model', model, '--tasks', 'aime24', '--dcd',
+      '--limit', '1', '--data-dir', path.join(FIX, 'lmeval-data'), '--max-gen-toks', '8', '--eval-backend', 'hf', '--batch-size', '1', '--dtype', 'float32', '--json']);
+    assert.equal(sub.status, 0, sub.stderr);
+    const out = JSON.parse(sub.stdout) as { job: string; offline: boolean; jobs: Array<{ tasks: string[] }> };
+    assert.equal(out.offline, true);
+    assert.deepEqual(out.jobs[0].tasks, ['aime24', 'dcd_aime24']);
+    const done = await waitForJob(() => JSON.parse(dcd(['job', 'status', out.job, '--json']).stdout), 300_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    // The dcd_ task came from the installed package's python-backend/lmeval_tasks.
+    const overrides = path.join(root, 'eval-tasks', String(done.eval), 'dcd_aime24.yaml');
+    assert.ok(fs.readFileSync(overrides, 'utf8').includes(path.join(prefix, 'lib', 'node_modules', 'dcd-studio', 'python-backend', 'lmeval_tasks', 'dcd_aime24.yaml')));
+    const fetched = dcd(['job', 'fetch', out.job, '--out', path.join(tmp, 'eval-fetched'), '--json']);
+    assert.equal(fetched.status, 0, fetched.stderr);
+    const local = (JSON.parse(fetched.stdout) as { fetched: Array<{ localPath: string }> }).fetched[0].localPath;
+    const res = dcd(['results', local, '--json']);
+    assert.equal(res.status, 0, res.stderr);
+    const summaries = JSON.parse(res.stdout) as Array<{ tasks: Record<string, unknown>; n_samples: Record<string, { effective: number }> }>;
+    assert.deepEqual(Object.keys(summaries[0].tasks).sort(), ['aime24', 'dcd_aime24']);
+    assert.equal(summaries[0].n_samples.dcd_aime24.effective, 1);
+  });
 });

@@ -215,3 +215,61 @@ test('invalid settings fail before any job exists', async () => {
     await e.close();
   }
 });
+
+/** `dcd eval|job|results` in one minimal commander program (the full `dcd` loads every subcommand). */
+const CLI = `
+const { Command } = require('commander');
+const program = new Command('dcd').exitOverride();
+for (const m of ['eval', 'job', 'results']) require('./src/cli/commands/' + m).register(program);
+program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((e) => {
+  if (!String(e.code || '').startsWith('commander.')) process.stderr.write('dcd: ' + e.message + '\\n');
+  process.exitCode = e.exitCode || 1;
+});`;
+
+test('dcd eval submit on the local host (stand-in harness): the {"job"} contract, dcd job logs/fetch, dcd results; bad input refused before any job', { timeout: 120_000 }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const store = path.join(tmp, 'jobs-cli-local.json');
+  const dcd = (args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', CLI, ...args], {
+      cwd: ROOT, encoding: 'utf8', timeout: 60_000,
+      env: { ...process.env, DCD_BACKEND_DIR: BACKEND, DCD_JOBS_STORE: store, DCD_HOSTS_FILE: '', HF_TOKEN: TOKEN },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const local = ['--host', 'local', '--python', pythonWithFake, '--root', path.join(tmp, 'local-cli')];
+  const sub = dcd(['eval', 'submit', ...local, '--model', 'Qwen/Qwen2.5-1.5B-Instruct', '--tasks', 'aime24,gsm8k', '--dcd', '--limit', '3', '--seed', '9', '--max-gen-toks', '2048', '--json']);
+  assert.equal(sub.code, 0, sub.stderr);
+  const out = JSON.parse(sub.stdout) as Record<string, unknown> & { job: string; jobs: Array<{ job: string; benchmark: string; tasks: string[]; status: string }> };
+  assert.deepEqual(Object.keys(out).sort(), ['backend', 'eval', 'host', 'hostModel', 'job', 'jobs', 'model', 'offline', 'outputPath', 'resultsDir', 'warnings']);
+  assert.deepEqual(out.jobs.map((j) => [j.benchmark, j.tasks, j.status]), [['aime24', ['aime24', 'dcd_aime24'], 'queued'], ['gsm8k', ['gsm8k', 'dcd_gsm8k'], 'queued']]);
+  assert.equal(out.job, out.jobs[1].job, '"job" is the last job: it ends when the evaluation ends');
+  assert.equal(out.host, 'local');
+  assert.equal(out.offline, false);
+  assert.match(sub.stderr, /warning: vLLM is not installed/);
+  assert.ok(!sub.stdout.includes(TOKEN) && !readFileSync(store, 'utf8').includes(TOKEN), 'HF_TOKEN from the environment stays out of outputs and the job history');
+
+  const logs = dcd(['job', 'logs', out.job, '--follow']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /fake lm_eval: model=hf tasks=gsm8k,dcd_gsm8k shots=5/);
+  assert.ok(logs.stdout.includes(`HF_TOKEN sha256: ${createHash('sha256').update(TOKEN).digest('hex')}`));
+  const status = JSON.parse(dcd(['job', 'status', out.jobs[0].job, '--json']).stdout) as Record<string, unknown>;
+  assert.equal(status.status, 'succeeded');
+  assert.deepEqual([status.kind, status.benchmark, status.limit, status.seed, status.offline], ['eval', 'aime24', 3, 9, false]);
+  const list = dcd(['job', 'fetch', out.job, '--list', '--json']);
+  assert.deepEqual((JSON.parse(list.stdout) as { artifacts: Array<{ kind: string; name: string }> }).artifacts.map((a) => [a.kind, a.name]), [['results', 'results']]);
+  const fetched = dcd(['job', 'fetch', out.job, '--out', path.join(tmp, 'cli-local-fetched'), '--json']);
+  assert.equal(fetched.code, 0, fetched.stderr);
+  const res = JSON.parse(dcd(['results', path.join(tmp, 'cli-local-fetched', 'results'), '--json']).stdout) as Array<{ tasks: Record<string, unknown> }>;
+  assert.deepEqual(res.flatMap((r) => Object.keys(r.tasks)).sort(), ['aime24', 'dcd_aime24', 'dcd_gsm8k', 'gsm8k']);
+  assert.match(dcd(['job', 'fetch', out.job, '--artifact', 'model', '--json']).stderr, /has no artifact "model" \(has: results\)/);
+
+  const before = (await new JobStore(store).list()).length;
+  const empty = mkdtempSync(path.join(tmp, 'empty-data-'));
+  const bad = dcd(['eval', 'submit', ...local, '--model', 'm', '--tasks', 'gsm8k', '--data-dir', empty, '--json']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /benchmark data dir .*empty-data-.*:\n {2}gsm8k\/: missing: GSM8K needs gsm8k\/test\.jsonl and gsm8k\/train\.jsonl/);
+  assert.match(dcd(['eval', 'submit', ...local, '--model', 'm', '--tasks', 'mmlu', '--json']).stderr, /unknown benchmark "mmlu"/);
+  assert.match(dcd(['eval', 'submit', ...local, '--model', 'm', '--tasks', 'gsm8k', '--limit', '1.5', '--json']).stderr, /--limit must be/);
+  assert.match(dcd(['eval', 'submit', ...local, '--model', path.join(tmp, 'no-such-model'), '--upload-model', '--tasks', 'gsm8k', '--json']).stderr, /not a folder on this machine/);
+  assert.equal((await new JobStore(store).list()).length, before, 'no job was created by bad input');
+});

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { buildLmEvalCommand } from '../../src/core/eval/lmevalCommand';
 import { findResultsFiles, type EvalResultFile } from '../../src/core/eval/results';
 import { JobEngine } from '../../src/core/jobs/engine';
 import { dispatchEval, followEval } from '../../src/core/jobs/evalDispatch';
@@ -90,6 +91,57 @@ async function checkRun(dir: string, tasks: string[], limit: number): Promise<Ev
 }
 
 const seconds = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
+
+test("every command line buildLmEvalCommand makes parses with lm-eval 0.4.13's own CLI (legacy form: `run` inserted)", () => {
+  const argvs: string[][] = [];
+  for (const benchmark of ['aime24', 'gsm8k', 'gpqa_diamond_zeroshot'] as const) {
+    for (const backend of ['vllm', 'hf'] as const) {
+      const c = buildLmEvalCommand({
+        benchmark, backend, model: '/models/ckpt', outputPath: '/o', dcd: true, maxGenToks: 16, maxModelLen: 4096, tensorParallelSize: 2,
+        gpuMemoryUtilization: 0.8, seed: 3, limit: 0.5, batchSize: 4, dtype: 'bfloat16', offline: true, taskOverridesDir: '/t',
+      });
+      argvs.push(c.argv.slice(1));
+    }
+  }
+  argvs.push(buildLmEvalCommand({ benchmark: 'gsm8k', model: 'Qwen/Qwen2.5-1.5B-Instruct', outputPath: '/o', applyChatTemplate: false }).argv.slice(1));
+  const script = [
+    'import json, sys',
+    'from lm_eval._cli import HarnessCLI',
+    'out = []',
+    'for argv in json.loads(sys.stdin.read()):',
+    '    sys.argv = ["lm_eval"] + argv',
+    '    a = HarnessCLI().parse_args()',
+    '    keys = ["command", "tasks", "model", "model_args", "num_fewshot", "gen_kwargs", "seed", "limit", "batch_size", "apply_chat_template", "fewshot_as_multiturn", "include_path", "log_samples"]',
+    '    out.append({k: getattr(a, k, None) for k in keys})',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync(PY, ['-c', script], { input: JSON.stringify(argvs), encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const parsed = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+  assert.equal(parsed.length, argvs.length);
+  assert.ok(parsed.every((p) => p.command === 'run' && p.log_samples === true));
+  const gsmVllm = parsed[2];
+  assert.deepEqual(gsmVllm.tasks, ['gsm8k', 'dcd_gsm8k']);
+  assert.equal(gsmVllm.model, 'vllm');
+  assert.deepEqual(gsmVllm.model_args, { pretrained: '/models/ckpt', dtype: 'bfloat16', tensor_parallel_size: 2, gpu_memory_utilization: 0.8, max_model_len: 4096, seed: 3 });
+  assert.equal(gsmVllm.num_fewshot, 5);
+  assert.deepEqual(gsmVllm.gen_kwargs, { max_gen_toks: 16, skip_special_tokens: false });
+  assert.deepEqual(gsmVllm.seed, [3, 3, 3, 1234]);
+  assert.equal(gsmVllm.limit, 0.5);
+  assert.equal(gsmVllm.batch_size, '4');
+  assert.equal(gsmVllm.apply_chat_template, true);
+  assert.equal(gsmVllm.fewshot_as_multiturn, true);
+  assert.equal(gsmVllm.include_path, '/t');
+  const gsmHf = parsed[3];
+  assert.deepEqual(gsmHf.model_args, { pretrained: '/models/ckpt', dtype: 'bfloat16', max_length: 4096, parallelize: true });
+  assert.deepEqual(gsmHf.gen_kwargs, { max_gen_toks: 16 });
+  assert.deepEqual(parsed[4].tasks, ['gpqa_diamond_zeroshot'], 'GPQA is multiple choice: no dcd_ variant');
+  assert.equal(parsed[4].gen_kwargs, null);
+  const plain = parsed[6];
+  assert.deepEqual(plain.tasks, ['gsm8k']);
+  assert.ok(!plain.apply_chat_template);
+  assert.equal(plain.include_path, null);
+});
 
 test('local host, Hub off, uploaded data only: AIME 2024, GSM8K 5-shot multi-turn, GPQA Diamond (local copy), stock and dcd_', { timeout: 900_000 }, async () => {
   const e = engine(path.join(tmp, 'jobs-local.json'));
