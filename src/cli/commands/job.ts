@@ -16,7 +16,10 @@
  *   dcd job logs ID [--follow] [--events] [--json]
  *   dcd job cancel ID [--grace S] --json
  *   dcd job list --json
- *   dcd job fetch ID [--artifact model|all|NAME] [--out DIR] [--list] --json
+ *   dcd job fetch ID [--artifact model|results|all|NAME] [--out DIR] [--list] --json  (an evaluation job: its results folder)
+ *
+ * Evaluation jobs (`dcd eval submit`, Evaluate Model) are jobs of the same history: status, logs,
+ * cancel and fetch work on them (their JSON adds `kind: "eval"`, `eval`, `benchmark`, `tasks`, …).
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
