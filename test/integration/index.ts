@@ -23,6 +23,7 @@ export async function run(): Promise<void> {
   await import('./workbench.test');
   await import('./saveConflicts.test');
   await import('./eval.test');
+  await import('./evalOffline.test');
   await import('./jobs.test');
   await import('./local.test');
 

@@ -263,6 +263,17 @@ test('dcd eval submit on the local host (stand-in harness): the {"job"} contract
   assert.deepEqual(res.flatMap((r) => Object.keys(r.tasks)).sort(), ['aime24', 'dcd_aime24', 'dcd_gsm8k', 'gsm8k']);
   assert.match(dcd(['job', 'fetch', out.job, '--artifact', 'model', '--json']).stderr, /has no artifact "model" \(has: results\)/);
 
+  // --offline without a data dir: the Hub is off (the datasets must be in the host's cache); a Hub id as the model is warned about.
+  const off = dcd(['eval', 'submit', ...local, '--model', 'Qwen/Qwen2.5-1.5B-Instruct', '--tasks', 'aime24', '--offline', '--json']);
+  assert.equal(off.code, 0, off.stderr);
+  assert.match(off.stderr, /offline but the model "Qwen\/Qwen2\.5-1\.5B-Instruct" is not a folder path/);
+  assert.match(off.stderr, /datasets must already be in the host's Hugging Face datasets cache/);
+  const offJob = (JSON.parse(off.stdout) as { job: string; offline: boolean }).job;
+  assert.equal(dcd(['job', 'logs', offJob, '--follow']).code, 0);
+  const offRec = (await new JobStore(store).list()).find((j) => j.id === offJob)!;
+  const cfg = JSON.parse(readFileSync(path.join(offRec.remote!.jobDir, 'job.json'), 'utf8')) as { env: string[] };
+  assert.deepEqual([...cfg.env].sort(), ['HF_DATASETS_OFFLINE', 'HF_HUB_OFFLINE', 'HF_TOKEN', 'TRANSFORMERS_OFFLINE']);
+
   const before = (await new JobStore(store).list()).length;
   const empty = mkdtempSync(path.join(tmp, 'empty-data-'));
   const bad = dcd(['eval', 'submit', ...local, '--model', 'm', '--tasks', 'gsm8k', '--data-dir', empty, '--json']);

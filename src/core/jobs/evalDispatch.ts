@@ -302,6 +302,11 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
     const outputPath = joinHost(root, 'evals', evalId);
     await session.mkdirp(outputPath);
     const warnings: string[] = [];
+    if (offline && !hostModel.startsWith('/')) {
+      const w = `The run is offline but the model ${JSON.stringify(req.model)} is not a folder path: lm-eval finds it only if it is in the host's Hugging Face cache (give a folder on the host, or upload one).`;
+      warnings.push(w);
+      hooks.onWarning?.(w);
+    }
     const jobs: EvalDispatchJob[] = [];
     let after: string | undefined;
     let resultsDir = '';
