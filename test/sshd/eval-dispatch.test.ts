@@ -283,4 +283,12 @@ test('dcd eval submit on the local host (stand-in harness): the {"job"} contract
   assert.match(dcd(['eval', 'submit', ...local, '--model', 'm', '--tasks', 'gsm8k', '--limit', '1.5', '--json']).stderr, /--limit must be/);
   assert.match(dcd(['eval', 'submit', ...local, '--model', path.join(tmp, 'no-such-model'), '--upload-model', '--tasks', 'gsm8k', '--json']).stderr, /not a folder on this machine/);
   assert.equal((await new JobStore(store).list()).length, before, 'no job was created by bad input');
+
+  // A harness whose task files are not where lm-eval 0.4.10-0.4.13 keeps them (the stand-in has none): the overrides cannot include them.
+  const moved = dcd(['eval', 'submit', ...local, '--model', tmp, '--tasks', 'aime24', '--data-dir', path.join(ROOT, 'test', 'fixtures', 'lmeval-data'), '--json']);
+  assert.equal(moved.code, 1);
+  assert.match(moved.stderr, /fake_harness\/lm_eval\/tasks\/aime\/aime24\.yaml is not on local: this lm-eval keeps aime24 elsewhere/);
+  const failed = (await new JobStore(store).list()).filter((j) => j.status === 'failed');
+  assert.equal(failed.length, 1);
+  assert.match(failed[0].error ?? '', /keeps aime24 elsewhere/);
 });

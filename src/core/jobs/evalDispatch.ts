@@ -292,7 +292,9 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       const overrides = taskOverrides({ tasks, data: data.found, hostDataDir, lmEvalTasksDir: probe.lmEvalTasksDir, dcdTasksDir: includePath });
       for (const o of overrides) {
         if (!(await session.stat(o.includes))) {
-          throw new Error(`${o.includes} is not on ${session.label}: this lm-eval version keeps ${o.task} elsewhere (offline data needs lm-eval 0.4.10 or later with ${DATA_LAYOUT.gsm8k.stockYaml})`);
+          throw new Error(o.task.startsWith('dcd_')
+            ? `${o.includes} is not on ${session.label}: the DCD task file for ${o.task} is missing from the uploaded backend`
+            : `${o.includes} is not on ${session.label}: this lm-eval keeps ${o.task} elsewhere (offline data uses the task files of lm-eval 0.4.10 to 0.4.13, e.g. tasks/${DATA_LAYOUT.gsm8k.stockYaml})`);
         }
       }
       await session.mkdirp(overridesDir);
