@@ -139,6 +139,8 @@ export function register(program: Command): void {
     .option('--filter <name>', 'logged grading: compare this filter (default: the benchmark\'s headline filter)')
     .option('--outputs', 'include both generations of every flipped question')
     .action(async (a: string, b: string, opts: { json?: boolean; task?: string; grading?: string; gradingA?: string; gradingB?: string; filter?: string; outputs?: boolean }) => {
+      // `results` has --json too: commander gives the flag to the parent wherever it stands
+      const json = !!(opts.json || results.opts<{ json?: boolean }>().json);
       const both = grading(opts.grading, '--grading');
       const gradingA = grading(opts.gradingA, '--grading-a') ?? both;
       const gradingB = grading(opts.gradingB, '--grading-b') ?? both;
@@ -164,7 +166,7 @@ export function register(program: Command): void {
         throw new CliError((err as Error).message);
       }
       if (!tasks.length) throw new CliError(`the two runs share no task (A: ${logsA.map((l) => l.task).join(', ')}; B: ${logsB.map((l) => l.task).join(', ')})`);
-      if (opts.json) printJson({ a, b, tasks });
+      if (json) printJson({ a, b, tasks });
       else process.stdout.write(tasks.map(humanCompare).join('\n\n') + '\n');
     });
 }
