@@ -25,7 +25,6 @@ const GEMMA_BASE = path.join(FIX, 'gemma3-12b-it-q4_K_M_base_gsm8k5shot');
 const GEMMA_TUNED = path.join(FIX, 'gemma3-12b-u1_tuned_gsm8k5shot');
 const BASE = path.join(DCD_FIX, 'base_seed1');
 const SEED1 = path.join(DCD_FIX, 'dcd_seed1');
-const SEED2 = path.join(DCD_FIX, 'dcd_seed2');
 
 test('gemma base vs tuned on GSM8K: the one question that flipped, matched by doc_id and doc_hash', async () => {
   const [c] = compareRuns(await readRunSamples(GEMMA_BASE), await readRunSamples(GEMMA_TUNED));
