@@ -183,3 +183,34 @@ test('max_gen_toks check: a DCD checkpoint on every generative task; a setting b
   const plain = buildLmEvalCommand({ benchmark: 'gsm8k', model: 'Qwen/Qwen2.5-1.5B-Instruct', outputPath: '/o' });
   assert.deepEqual(plain.warnings, []);
 });
+
+test('Results view: the DCD row shows the verifier\'s grade with the stock filter beside it; seed rows show mean ± spread', async () => {
+  const { buildResultsView, groupRuns, resultsCsv, benchmarkColumnId } = await import('../../src/eval/resultsModel');
+  const loaded = [];
+  for (const f of await findResultsFiles(DCD_FIX)) {
+    const file = path.join(DCD_FIX, f.file!);
+    const { result } = await gradeResultsFile(f, file);
+    const folder = path.dirname(file);
+    loaded.push({ result, uri: `file://${file}`, label: f.file!, folder: `file://${folder}`, folderLabel: path.relative(DCD_FIX, folder) });
+  }
+  const view = buildResultsView(groupRuns(loaded));
+  const gsm = benchmarkColumnId('gsm8k');
+  const aime = benchmarkColumnId('aime24');
+  const dcdRow = view.rows.find((r) => r.id.endsWith(':dcd') && r.label.includes('dcd_seed1'))!;
+  assert.deepEqual(dcdRow.cells[gsm]!.source, { task: 'dcd_gsm8k', metric: 'exact_match,dcd-verify' });
+  assert.equal(typeof dcdRow.cells[gsm]!.stderr, 'number');
+  assert.equal(typeof dcdRow.cells[gsm]!.stockOnSameOutputs, 'number');
+  const seedRow = view.rows.find((r) => r.id.startsWith('seeds:') && r.grading === 'dcd')!;
+  assert.deepEqual(seedRow.seeds, [1, 2]);
+  assert.equal(seedRow.runId, undefined);
+  const run = (n: number) => view.rows.find((r) => r.id.endsWith(':dcd') && r.label.includes(`dcd_seed${n}`))!;
+  for (const col of [gsm, aime]) {
+    const cell = seedRow.cells[col]!;
+    const [x, y] = [run(1).cells[col]!.value, run(2).cells[col]!.value];
+    assert.ok(Math.abs(cell.value - (x + y) / 2) < 1e-12);
+    assert.deepEqual([cell.spread!.n, cell.spread!.min, cell.spread!.max, cell.spread!.seeds], [2, Math.min(x, y), Math.max(x, y), [1, 2]]);
+    assert.equal(cell.correct, undefined, 'a mean is no count of solved problems');
+  }
+  assert.ok(typeof view.deltas[seedRow.id][gsm] === 'number', 'seed rows get deltas like any row');
+  assert.match(resultsCsv(groupRuns(loaded)), /runs\/dcd-1\/final · mean of 2 seeds · DCD-aware/);
+});

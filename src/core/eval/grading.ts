@@ -129,24 +129,32 @@ export function isDcdGradedTask(task: string): boolean {
   return b !== undefined && b.outputType === 'generate_until';
 }
 
+/**
+ * Of the file names in a results file's folder, the `samples_<task>_<ts>.jsonl`
+ * logs written by the same call as `results_<ts>.json` (same timestamp): task → name.
+ */
+export function samplesNamesFor(resultsFileName: string, names: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const m = /^results_(.+)\.json$/.exec(resultsFileName.split(/[\\/]/).pop() ?? '');
+  if (!m) return out;
+  for (const name of [...names].sort()) {
+    if (!name.startsWith('samples_') || !name.endsWith(`_${m[1]}.jsonl`)) continue;
+    const task = taskFromSamplesFileName(name);
+    if (task) out.set(task, name);
+  }
+  return out;
+}
+
 /** The `samples_<task>_<ts>.jsonl` files written by the same call as `results_<ts>.json` (same folder, same timestamp): task → path. */
 export async function samplesBeside(resultsPath: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const m = /^results_(.+)\.json$/.exec(path.basename(resultsPath));
-  if (!m) return out;
-  const stamp = m[1];
-  const dir = path.dirname(resultsPath);
   let names: string[];
   try {
-    names = await fs.readdir(dir);
+    names = await fs.readdir(path.dirname(resultsPath));
   } catch {
-    return out;
+    return new Map();
   }
-  for (const name of names.sort()) {
-    if (!name.startsWith('samples_') || !name.endsWith(`_${stamp}.jsonl`)) continue;
-    const task = taskFromSamplesFileName(name);
-    if (task) out.set(task, path.join(dir, name));
-  }
+  const out = new Map<string, string>();
+  for (const [task, name] of samplesNamesFor(path.basename(resultsPath), names)) out.set(task, path.join(path.dirname(resultsPath), name));
   return out;
 }
 
@@ -160,34 +168,49 @@ export function withDcdVerify<T extends EvalResultFile>(result: T, grades: Reado
   return { ...result, tasks };
 }
 
+export interface GradedResults<T> { result: T; grades: Map<string, DcdTaskGrade>; warnings: string[] }
+
 /**
- * Reads the sample logs beside a results file and adds `exact_match,dcd-verify`
- * to each DCD-graded task that has one. `resultsPath` is where the file is on
- * disk. A log that does not hold every document the run graded (trimmed,
- * or a crashed write) gives no metric; it and unreadable logs are reported
- * in `warnings`, never fatal.
+ * Adds `exact_match,dcd-verify` to each DCD-graded task of `result` whose log
+ * is given (`read(task)` returns the log's label and text, or null). A log
+ * that does not hold every document the run graded (trimmed, or a crashed
+ * write) gives no metric; it and unreadable logs are reported in
+ * `warnings`, never fatal.
  */
-export async function gradeResultsFile<T extends EvalResultFile>(result: T, resultsPath: string): Promise<{ result: T; grades: Map<string, DcdTaskGrade>; warnings: string[] }> {
+export async function gradeResultsWith<T extends EvalResultFile>(
+  result: T, read: (task: string) => Promise<{ file: string; text: string } | null>,
+): Promise<GradedResults<T>> {
   const grades = new Map<string, DcdTaskGrade>();
   const warnings: string[] = [];
-  const beside = await samplesBeside(resultsPath);
   for (const task of Object.keys(result.tasks)) {
-    const file = beside.get(task);
-    if (!file || !isDcdGradedTask(task)) continue;
+    if (!isDcdGradedTask(task)) continue;
+    let log: { file: string; text: string } | null;
     try {
-      const parse = parseSamplesJsonl(await fs.readFile(file, 'utf8'), path.basename(file));
-      for (const e of parse.errors) warnings.push(`${file}:${e.line}: ${e.message}`);
-      const g = gradeSamplesDcd(parse);
-      const n = result.n_samples[task]?.effective;
-      // A trimmed or partial log would give a score of other documents than the harness's: leave it out.
-      if (typeof n === 'number' && g.total !== n) {
-        warnings.push(`${file}: holds ${g.total} of the ${n} documents the run graded; no ${DCD_VERIFY_METRIC} for ${task}`);
-        continue;
-      }
-      grades.set(task, g);
+      log = await read(task);
     } catch (err) {
-      warnings.push(`${file}: ${(err as Error).message}`);
+      warnings.push(`${task}: ${(err as Error).message}`);
+      continue;
     }
+    if (!log) continue;
+    const parse = parseSamplesJsonl(log.text, log.file.split(/[\\/]/).pop());
+    for (const e of parse.errors) warnings.push(`${log.file}:${e.line}: ${e.message}`);
+    const g = gradeSamplesDcd(parse);
+    const n = result.n_samples[task]?.effective;
+    // A trimmed or partial log would give a score of other documents than the harness's: leave it out.
+    if (typeof n === 'number' && g.total !== n) {
+      warnings.push(`${log.file}: holds ${g.total} of the ${n} documents the run graded; no ${DCD_VERIFY_METRIC} for ${task}`);
+      continue;
+    }
+    grades.set(task, g);
   }
   return { result: withDcdVerify(result, grades), grades, warnings };
+}
+
+/** `gradeResultsWith` for a results file on disk at `resultsPath` (the logs beside it). */
+export async function gradeResultsFile<T extends EvalResultFile>(result: T, resultsPath: string): Promise<GradedResults<T>> {
+  const beside = await samplesBeside(resultsPath);
+  return gradeResultsWith(result, async (task) => {
+    const file = beside.get(task);
+    return file ? { file, text: await fs.readFile(file, 'utf8') } : null;
+  });
 }

@@ -44,12 +44,28 @@ export interface EvalCell {
   nOriginal?: number | null;
   /** DCD-aware rows: the stock extraction on the same generations (the `dcd_` task's stock filter), to compare. */
   stockOnSameOutputs?: number | null;
+  /** Seed rows: `value` is the mean over the seeds; this is its spread. */
+  spread?: SeedSpread;
+}
+
+/** Spread of a metric over runs that differ only in their seed. */
+export interface SeedSpread {
+  /** Sample standard deviation; null for one seed. */
+  sd: number | null;
+  min: number;
+  max: number;
+  /** Seeds with a value. */
+  n: number;
+  seeds: number[];
 }
 
 export interface EvalTableRow {
   id: string;
   label: string;
+  /** `run` rows include the seed rows (`seeds` set): the mean over runs of one model that differ only in their seed. */
   origin: 'paper' | 'run';
+  /** Seed rows: the seeds averaged. */
+  seeds?: number[];
   grading?: 'stock' | 'dcd';
   /** The run the row belongs to (runs only). */
   runId?: string;
