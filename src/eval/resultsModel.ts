@@ -27,6 +27,8 @@ export interface LoadedResultFile {
   folder: string;
   /** Workspace-relative folder, for display. */
   folderLabel: string;
+  /** The logged generations mostly carry the DCD answer tag (a DCD checkpoint), by `withDcdGrades`. */
+  dcdTagged?: boolean;
 }
 
 export interface EvalRun {
@@ -159,7 +161,9 @@ export function benchmarkColumns(): EvalColumn[] {
   });
 }
 
+/** The run is graded DCD-aware too: it ran a `dcd_` task, or its generations are a DCD checkpoint's (answer tags). */
 export function runHasDcd(run: EvalRun): boolean {
+  if (run.files.some((f) => f.dcdTagged)) return true;
   return run.files.some((f) => BENCHMARK_IDS.some((id) => {
     const d = BENCHMARKS[id].dcdTask;
     return d !== undefined && f.result.tasks[d] !== undefined;

@@ -111,7 +111,8 @@ export async function withDcdGrades(files: readonly LoadedResultFile[], warnings
       return { file: displayPath(log), text: await readText(log) };
     });
     warnings.push(...g.warnings);
-    return { ...f, result: g.result };
+    const dcdTagged = [...g.grades.values()].some((t) => t.total > 0 && t.tagged * 2 >= t.total);
+    return { ...f, result: g.result, ...(dcdTagged ? { dcdTagged } : {}) };
   }));
 }
 

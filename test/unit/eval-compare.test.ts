@@ -214,3 +214,22 @@ test('Results view: the DCD row shows the verifier\'s grade with the stock filte
   assert.ok(typeof view.deltas[seedRow.id][gsm] === 'number', 'seed rows get deltas like any row');
   assert.match(resultsCsv(groupRuns(loaded)), /runs\/dcd-1\/final · mean of 2 seeds · DCD-aware/);
 });
+
+test('a stock-only run of a DCD checkpoint (tagged generations) gets a DCD-aware row graded by the verifier', async () => {
+  const { buildResultsView, groupRuns, benchmarkColumnId } = await import('../../src/eval/resultsModel');
+  const [f] = await findResultsFiles(SEED1);
+  const file = path.join(SEED1, f.file!);
+  const { result, grades } = await gradeResultsFile(f, file);
+  const stockOnly = { ...result, tasks: { gsm8k: result.tasks.gsm8k } };
+  const g = grades.get('gsm8k')!;
+  assert.ok(g.tagged * 2 >= g.total, 'the DCD checkpoint writes answer tags on the stock task too');
+  const folder = path.dirname(file);
+  const base = { result: stockOnly, uri: `file://${file}`, label: f.file!, folder: `file://${folder}`, folderLabel: 'dcd' };
+  assert.equal(buildResultsView(groupRuns([base])).rows.filter((r) => r.origin === 'run').length, 1, 'not known as DCD: stock row only');
+  const view = buildResultsView(groupRuns([{ ...base, dcdTagged: true }]));
+  const dcdRow = view.rows.find((r) => r.grading === 'dcd' && r.origin === 'run')!;
+  assert.deepEqual(dcdRow.cells[benchmarkColumnId('gsm8k')]!.source, { task: 'gsm8k', metric: 'exact_match,dcd-verify' });
+  const cli = dcd(['results', 'compare', BASE, SEED1, '--task', 'gsm8k', '--task-b', 'dcd_gsm8k', '--json']);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(JSON.parse(cli.stdout).tasks[0].task, 'gsm8k ↔ dcd_gsm8k');
+});

@@ -133,12 +133,13 @@ export function register(program: Command): void {
     .argument('<b>', 'run B, the same kinds')
     .option('--json', 'print {a, b, tasks: [...]} as JSON')
     .option('--task <name>', 'only this task (of A)')
+    .option('--task-b <name>', 'compare it with this task of B (e.g. --task gsm8k --task-b dcd_gsm8k)')
     .option('--grading <g>', `grading of both sides: ${GRADINGS.join(' | ')} (default auto: the DCD verifier for dcd_ tasks and tagged outputs, else as logged)`)
     .option('--grading-a <g>', 'grading of run A (overrides --grading)')
     .option('--grading-b <g>', 'grading of run B (overrides --grading)')
     .option('--filter <name>', 'logged grading: compare this filter (default: the benchmark\'s headline filter)')
     .option('--outputs', 'include both generations of every flipped question')
-    .action(async (a: string, b: string, opts: { json?: boolean; task?: string; grading?: string; gradingA?: string; gradingB?: string; filter?: string; outputs?: boolean }) => {
+    .action(async (a: string, b: string, opts: { json?: boolean; task?: string; taskB?: string; grading?: string; gradingA?: string; gradingB?: string; filter?: string; outputs?: boolean }) => {
       // `results` has --json too: commander gives the flag to the parent wherever it stands
       const json = !!(opts.json || results.opts<{ json?: boolean }>().json);
       const both = grading(opts.grading, '--grading');
@@ -153,10 +154,14 @@ export function register(program: Command): void {
         }
       };
       let logsA = await load(a);
-      const logsB = await load(b);
+      let logsB = await load(b);
       if (opts.task) {
         logsA = logsA.filter((l) => l.task === opts.task);
         if (!logsA.length) throw new CliError(`run A has no sample log of task ${opts.task}`);
+      }
+      if (opts.taskB) {
+        logsB = logsB.filter((l) => l.task === opts.taskB);
+        if (!logsB.length) throw new CliError(`run B has no sample log of task ${opts.taskB}`);
       }
       for (const l of [...logsA, ...logsB]) for (const e of l.parse.errors) process.stderr.write(`note: ${l.file}:${e.line}: ${e.message}\n`);
       let tasks: TaskComparison[];
