@@ -280,14 +280,14 @@ function renderCompare(): void {
         let uri = list[0].uri;
         choose.append(
           dropdown(list.map((x) => ({ value: x.uri, label: `${x.label}${x.task !== init?.task ? ` (${x.task})` : ''}` })), uri, (v) => { uri = v; }, { id: 'compare-with' }),
-          button('Compare', async () => { const c = await call(endpoint.request('compareWith', { uri })); if (c) showComparison(c); }),
+          button('Compare', async () => { const c = await call(endpoint.request('compareWith', { uri })); if (c) showComparison(c); }, { id: 'compare-go' }),
         );
       } else {
         choose.append(el('span', { className: 'sub', text: 'No other log of this benchmark in the workspace.' }));
       }
       choose.append(button('Pick File…', async () => { const c = await call(endpoint.request('pickComparison', {})); if (c) showComparison(c); }, { appearance: 'secondary' }));
       pick.replaceWith(choose);
-    }, { appearance: 'secondary' }));
+    }, { appearance: 'secondary', id: 'compare-open' }));
     compareNode.replaceChildren(pick);
     delete document.body.dataset.flips;
     return;
