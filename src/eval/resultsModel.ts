@@ -11,9 +11,10 @@
  */
 import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchmarks';
 import { PAPER_TABLE, deltasAgainst, rowFromResults, tableToCsv, type TableRow } from '../core/eval/paperTable';
-import type { EvalResultFile } from '../core/eval/results';
+import type { EvalResultFile, EvalResultSummary } from '../core/eval/results';
+import { seedGroups } from '../core/eval/seeds';
 import type {
-  EvalCell, EvalColumn, EvalRunMetric, EvalRunSamples, EvalRunView, EvalTableRow, ResultsViewState,
+  EvalCell, EvalColumn, EvalRunMetric, EvalRunSamples, EvalRunView, EvalTableRow, ResultsViewState, SeedSpread,
 } from '../core/protocols/eval';
 
 export interface LoadedResultFile {
@@ -26,6 +27,8 @@ export interface LoadedResultFile {
   folder: string;
   /** Workspace-relative folder, for display. */
   folderLabel: string;
+  /** The logged generations mostly carry the DCD answer tag (a DCD checkpoint), by `withDcdGrades`. */
+  dcdTagged?: boolean;
 }
 
 export interface EvalRun {
@@ -158,14 +161,63 @@ export function benchmarkColumns(): EvalColumn[] {
   });
 }
 
+/** The run is graded DCD-aware too: it ran a `dcd_` task, or its generations are a DCD checkpoint's (answer tags). */
 export function runHasDcd(run: EvalRun): boolean {
+  if (run.files.some((f) => f.dcdTagged)) return true;
   return run.files.some((f) => BENCHMARK_IDS.some((id) => {
     const d = BENCHMARKS[id].dcdTask;
     return d !== undefined && f.result.tasks[d] !== undefined;
   }));
 }
 
-/** The core table rows (paper, then runs), used for deltas and the CSV. */
+export const SEED_ROW_PREFIX = 'seeds:';
+
+interface SeedRow { row: TableRow; seeds: number[]; spread: Partial<Record<BenchmarkId, SeedSpread>> }
+
+/**
+ * Rows of the means over seeds: every results file of the loaded runs is
+ * grouped by `seedGroups` (same model, task and settings, distinct seeds);
+ * the groups of one model with the same seeds make one row (stock and, where
+ * DCD-graded, DCD-aware), each benchmark's value the mean and its spread.
+ */
+export function seedRows(runs: readonly EvalRun[]): SeedRow[] {
+  const groups = seedGroups(runs.flatMap((r) => r.files.map((f) => f.result)));
+  const byKey = new Map<string, typeof groups>();
+  for (const g of groups) {
+    const key = JSON.stringify([g.model, g.seeds]);
+    const list = byKey.get(key);
+    if (list) list.push(g); else byKey.set(key, [g]);
+  }
+  const out: SeedRow[] = [];
+  for (const list of byKey.values()) {
+    const { model, seeds } = list[0];
+    const summary: EvalResultSummary = { model, tasks: {}, n_shot: {}, n_samples: {}, versions: {} };
+    for (const g of list) {
+      summary.tasks[g.task] = Object.fromEntries(Object.entries(g.metrics).map(([k, m]) => [k, m.mean]));
+      summary.n_shot[g.task] = g.n_shot;
+    }
+    const id = `${SEED_ROW_PREFIX}${model}:${seeds.join(',')}`;
+    const label = `${model} · mean of ${seeds.length} seeds`;
+    const dcdGraded = list.some((g) => BENCHMARK_IDS.some((b) => BENCHMARKS[b].dcdTask === g.task) || Object.keys(g.metrics).some((k) => k.split(',')[1]?.startsWith('dcd-')));
+    for (const grading of dcdGraded ? (['stock', 'dcd'] as const) : (['stock'] as const)) {
+      const row = rowFromResults([summary], { id: grading === 'dcd' ? `${id}:dcd` : id, label: grading === 'dcd' ? `${label} · DCD-aware` : label, grading });
+      const spread: SeedRow['spread'] = {};
+      for (const b of BENCHMARK_IDS) {
+        const s = row.scores[b];
+        if (!s?.source) continue;
+        // a mean is not a count of solved problems
+        delete s.correct;
+        delete s.total;
+        const m = list.find((g) => g.task === s.source!.task)?.metrics[s.source.metric];
+        if (m) spread[b] = { sd: m.sd, min: m.min, max: m.max, n: m.n, seeds };
+      }
+      out.push({ row, seeds, spread });
+    }
+  }
+  return out;
+}
+
+/** The core table rows (paper, then runs, then means over seeds), used for deltas and the CSV. */
 export function tableRows(runs: readonly EvalRun[]): TableRow[] {
   const rows: TableRow[] = [...PAPER_TABLE];
   for (const run of runs) {
@@ -173,6 +225,7 @@ export function tableRows(runs: readonly EvalRun[]): TableRow[] {
     rows.push(rowFromResults(results, { id: run.id, label: run.label, grading: 'stock' }));
     if (runHasDcd(run)) rows.push(rowFromResults(results, { id: `${run.id}:dcd`, label: `${run.label} · DCD-aware`, grading: 'dcd' }));
   }
+  for (const s of seedRows(runs)) rows.push(s.row);
   return rows;
 }
 
@@ -206,15 +259,21 @@ export function buildResultsView(runs: readonly EvalRun[], baselineId: string = 
   const core = tableRows(runs);
   const baseline = core.some((r) => r.id === baselineId) ? baselineId : DEFAULT_BASELINE;
   const runById = new Map(runs.map((r) => [r.id, r]));
+  const seeds = new Map(seedRows(runs).map((s) => [s.row.id, s]));
 
   const rows: EvalTableRow[] = core.map((r) => {
-    const runId = r.origin === 'run' ? (r.grading === 'dcd' ? r.id.slice(0, -':dcd'.length) : r.id) : undefined;
+    const seed = seeds.get(r.id);
+    const runId = r.origin === 'run' && !seed ? (r.grading === 'dcd' ? r.id.slice(0, -':dcd'.length) : r.id) : undefined;
     const run = runId ? runById.get(runId) : undefined;
     const cells: Record<string, EvalCell | null> = {};
     for (const id of BENCHMARK_IDS) {
       const s = r.scores[id];
       const col = benchmarkColumnId(id);
       if (!s) { cells[col] = null; continue; }
+      if (seed) {
+        cells[col] = { value: s.value, stderr: null, source: s.source, spread: seed.spread[id] };
+        continue;
+      }
       if (!run || !s.source) {
         cells[col] = { value: s.value, stderr: null, correct: s.correct, total: s.total };
         continue;
@@ -231,7 +290,7 @@ export function buildResultsView(runs: readonly EvalRun[], baselineId: string = 
       cells[c.id] = cellFrom(run, c.task!, c.metric);
     }
     return {
-      id: r.id, label: r.label, origin: r.origin, grading: r.grading, runId, note: r.note, cells,
+      id: r.id, label: r.label, origin: r.origin, grading: r.grading, runId, note: r.note, cells, ...(seed ? { seeds: seed.seeds } : {}),
     };
   });
 

@@ -11,7 +11,7 @@ import type { EvalRunSamples, ResultsHostApi, ResultsViewState, ResultsWebviewAp
 import { OfferedUris } from '../core/protocols/offeredUris';
 import { buildResultsView, DEFAULT_BASELINE, groupRuns, resultsCsv, type EvalRun, type LoadedResultFile } from './resultsModel';
 import { resultsStateUris, resultsUriHandlers } from './uriRequests';
-import { displayPath, loadResultsFrom, samplesIn, workspaceResults, writeTextAtomic } from './workspaceFiles';
+import { displayPath, loadResultsFrom, samplesIn, withDcdGrades, workspaceResults, writeTextAtomic } from './workspaceFiles';
 
 export class ResultsPanel implements vscode.Disposable {
   static current: ResultsPanel | undefined;
@@ -82,7 +82,7 @@ export class ResultsPanel implements vscode.Disposable {
         warnings.push((err as Error).message);
       }
     }
-    for (const f of loaded) { this.files.set(f.uri, f); this.hidden.delete(f.uri); }
+    for (const f of await withDcdGrades(loaded, warnings)) { this.files.set(f.uri, f); this.hidden.delete(f.uri); }
     const folders = new Set([...this.files.values()].map((f) => f.folder));
     this.samples = new Map(await Promise.all([...folders].map(async (d) => [d, await samplesIn(vscode.Uri.parse(d))] as const)));
     this.warnings = warnings;

@@ -11,15 +11,17 @@ import { benchmarkOfTask } from '../core/eval/benchmarks';
 import { DRILLDOWN_NGRAM, similarQuestions } from '../core/eval/contamination';
 import { parseSamplesJsonl, type EvalSampleRow, type EvalSamplesParse } from '../core/eval/samples';
 import {
-  WORKSPACE_CORPUS, type CorpusChoice, type EvalSampleDetail, type EvalSampleItem, type EvalSamplesHostApi, type EvalSamplesInit,
-  type EvalSamplesWebviewApi, type SimilarResult,
+  WORKSPACE_CORPUS, type CorpusChoice, type EvalCompareCandidate, type EvalComparison, type EvalSampleDetail, type EvalSampleItem,
+  type EvalSamplesHostApi, type EvalSamplesInit, type EvalSamplesWebviewApi, type SimilarResult,
 } from '../core/protocols/eval';
+import { taskFromSamplesFileName } from '../core/eval/samples';
+import { comparableTasks, comparedPair, comparisonView, holdComparison, type HeldComparison } from './samplesCompare';
 import { OfferedUris } from '../core/protocols/offeredUris';
 import { questionOfSample } from './contaminationReport';
 import { CorpusIndexCache, workspaceCorpora } from './corpusQuestions';
 import { segmentOutput } from './outputRegions';
-import { samplesUriHandlers } from './uriRequests';
-import { displayPath, readText } from './workspaceFiles';
+import { compareUriHandlers, samplesUriHandlers } from './uriRequests';
+import { displayPath, parentOf, readText, workspaceSamples } from './workspaceFiles';
 
 const oneLine = (s: string, n = 140) => {
   const t = s.replace(/\s+/g, ' ').trim();
@@ -50,6 +52,7 @@ export class EvalSamplesPanel implements vscode.Disposable {
   private picked: vscode.Uri[] = [];
   private corpus = WORKSPACE_CORPUS;
   private readonly offered = new OfferedUris();
+  private comparison: HeldComparison | undefined;
 
   static async show(extensionUri: vscode.Uri, uri: vscode.Uri, cache: CorpusIndexCache): Promise<EvalSamplesPanel> {
     const panel = EvalSamplesPanel.current = revealOrCreatePanel(EvalSamplesPanel.current, extensionUri, 'dcd.evalSamples', 'DCD Eval Samples',
@@ -75,6 +78,22 @@ export class EvalSamplesPanel implements vscode.Disposable {
         }
         return { corpora: await this.corpora(), corpus: this.corpus };
       },
+      pickComparison: async () => {
+        const picked = await vscode.window.showOpenDialog({
+          title: 'Sample log of another run to compare with', canSelectMany: false,
+          filters: { 'lm-eval sample log': ['jsonl'] },
+        });
+        return picked?.[0] ? this.compareWith(picked[0]) : null;
+      },
+      getPair: ({ docId }) => {
+        if (!this.comparison) throw new Error('No comparison is open.');
+        return comparedPair(this.comparison, docId);
+      },
+      clearComparison: () => { this.comparison = undefined; return {}; },
+      ...compareUriHandlers(this.offered, {
+        candidates: () => this.compareCandidates(),
+        compare: (uri) => this.compareWith(vscode.Uri.parse(uri)),
+      }),
       ...samplesUriHandlers(this.offered, {
         similar: (line, corpus) => this.similar(line, corpus),
         corpusSample: (uri, index) => vscode.commands.executeCommand('dcd.openCorpusSample', vscode.Uri.parse(uri), index),
@@ -93,6 +112,7 @@ export class EvalSamplesPanel implements vscode.Disposable {
     this.parsed = parseSamplesJsonl(await readText(uri), name);
     this.uri = uri;
     this.byLine = new Map(this.parsed.rows.map((r) => [r.line, r]));
+    this.comparison = undefined;
     const init = await this.init();
     this.panel.title = `DCD Eval Samples: ${init.task ?? name}`;
     this.channel.endpoint.emit('init', init);
@@ -108,6 +128,37 @@ export class EvalSamplesPanel implements vscode.Disposable {
       errors: this.parsed.errors.map((e) => ({ line: e.line, message: e.message })),
       corpora: await this.corpora(), corpus: this.corpus,
     };
+  }
+
+  /** Logs of the same benchmark in the workspace, other than this one. */
+  async compareCandidates(): Promise<EvalCompareCandidate[]> {
+    const task = this.parsed.task;
+    if (!task) return [];
+    const out: EvalCompareCandidate[] = [];
+    for (const u of await workspaceSamples()) {
+      const t = taskFromSamplesFileName(u.path);
+      if (!t || u.toString() === this.uri.toString() || !comparableTasks(task, t)) continue;
+      out.push({ uri: u.toString(), label: displayPath(u), task: t });
+    }
+    return out;
+  }
+
+  /** Compares this log with another run's log (questions that flipped, both generations); tells the webview. */
+  async compareWith(other: vscode.Uri): Promise<EvalComparison> {
+    const name = path.posix.basename(other.path);
+    const otherTask = taskFromSamplesFileName(name);
+    const task = this.parsed.task;
+    if (!otherTask) throw new Error(`${displayPath(other)} is not an lm-eval sample log (samples_<task>_<timestamp>.jsonl).`);
+    if (task && !comparableTasks(task, otherTask)) throw new Error(`${displayPath(other)} is a log of ${otherTask}, not of ${task}.`);
+    const parse = parseSamplesJsonl(await readText(other), name);
+    const modelOf = (u: vscode.Uri) => path.posix.basename(parentOf(u).path) || null;
+    this.comparison = holdComparison(
+      { task: task ?? otherTask, file: displayPath(this.uri), parse: this.parsed, label: displayPath(this.uri), model: modelOf(this.uri) },
+      { task: otherTask, file: displayPath(other), parse, label: displayPath(other), model: modelOf(other), uri: this.offered.offer(other.toString()) },
+    );
+    const view = comparisonView(this.comparison);
+    this.channel.endpoint.emit('comparison', view);
+    return view;
   }
 
   /** Selects a row in the webview. */

@@ -5,7 +5,9 @@
  * actually opens the file.
  */
 import type { RequestHandlers } from '../core/protocols/endpoint';
-import { WORKSPACE_CORPUS, type EvalSamplesHostApi, type ResultsHostApi, type ResultsViewState, type SimilarResult } from '../core/protocols/eval';
+import {
+  WORKSPACE_CORPUS, type EvalCompareCandidate, type EvalComparison, type EvalSamplesHostApi, type ResultsHostApi, type ResultsViewState, type SimilarResult,
+} from '../core/protocols/eval';
 import type { OfferedUris } from '../core/protocols/offeredUris';
 
 /** Every URI the Results view state links to (results files and sample logs). */
@@ -39,5 +41,24 @@ export function samplesUriHandlers(offered: OfferedUris, open: SamplesOpeners): 
       return result;
     },
     openCorpusSample: async ({ uri, index }) => { await open.corpusSample(offered.check(uri), index); return {}; },
+  };
+}
+
+export interface CompareOpeners {
+  /** Logs the view may compare with. */
+  candidates(): Promise<EvalCompareCandidate[]>;
+  /** Compares with the log at `uri` (already checked). */
+  compare(uri: string): Promise<EvalComparison>;
+}
+
+/** `compareCandidates` offers the candidates' URIs; `compareWith` accepts only those (or the current comparison's). */
+export function compareUriHandlers(offered: OfferedUris, open: CompareOpeners): Pick<RequestHandlers<EvalSamplesHostApi>, 'compareCandidates' | 'compareWith'> {
+  return {
+    compareCandidates: async () => {
+      const list = await open.candidates();
+      offered.offerAll(list.map((c) => c.uri));
+      return list;
+    },
+    compareWith: async ({ uri }) => open.compare(offered.check(uri)),
   };
 }

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { writeFileAtomic } from '../core/io/atomicWrite';
 import { isResultsJson, parseResultsJson } from '../core/eval/results';
 import { taskFromSamplesFileName } from '../core/eval/samples';
+import { gradeResultsWith, samplesNamesFor } from '../core/eval/grading';
 import type { EvalRunSamples } from '../core/protocols/eval';
 import type { LoadedResultFile } from './resultsModel';
 
@@ -81,6 +82,38 @@ export async function workspaceResults(warnings: string[] = []): Promise<LoadedR
     }
   }
   return out;
+}
+
+/**
+ * Each results file with the DCD verifier's grade (`exact_match,dcd-verify`)
+ * of its GSM8K / AIME tasks, from the sample logs the same call wrote beside
+ * it (core/eval/grading.ts); notes about unusable logs go to `warnings`.
+ */
+export async function withDcdGrades(files: readonly LoadedResultFile[], warnings: string[]): Promise<LoadedResultFile[]> {
+  const names = new Map<string, Promise<string[]>>();
+  const listing = (dir: vscode.Uri) => {
+    let p = names.get(dir.toString());
+    if (!p) {
+      p = Promise.resolve(vscode.workspace.fs.readDirectory(dir)).then((e) => e.map(([n]) => n), () => []);
+      names.set(dir.toString(), p);
+    }
+    return p;
+  };
+  return Promise.all(files.map(async (f) => {
+    const uri = vscode.Uri.parse(f.uri);
+    const dir = parentOf(uri);
+    const logs = samplesNamesFor(uri.path.split('/').pop() ?? '', await listing(dir));
+    if (!logs.size) return f;
+    const g = await gradeResultsWith(f.result, async (task) => {
+      const name = logs.get(task);
+      if (!name) return null;
+      const log = vscode.Uri.joinPath(dir, name);
+      return { file: displayPath(log), text: await readText(log) };
+    });
+    warnings.push(...g.warnings);
+    const dcdTagged = [...g.grades.values()].some((t) => t.total > 0 && t.tagged * 2 >= t.total);
+    return { ...f, result: g.result, ...(dcdTagged ? { dcdTagged } : {}) };
+  }));
 }
 
 /** Sample logs in a folder, newest per task (file names carry the timestamp). */

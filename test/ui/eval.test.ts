@@ -1,8 +1,9 @@
 /**
  * UI test of the evaluation views in the packaged extension: "DCD: Open Eval
  * Results…" from the palette on real lm-eval results copied into the
- * workspace (dark and light themes), a baseline change, and the drill-down
- * into a sample log from the Results view.
+ * workspace (dark and light themes), a baseline change, the drill-down
+ * into a sample log from the Results view, and its comparison with another
+ * run's log (flipped questions side by side).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -84,6 +85,26 @@ describe('Eval results and drill-down in the workbench', () => {
     await samples.waitForSelector('#matches li', { timeout: 30_000 });
     assert.match(await samples.locator('#matches li').first().innerText(), /^100%/);
     await screenshot(page, 'eval-samples-dark');
+  });
+
+  it('compares the log with another run\'s: the question that flipped, both generations side by side', async () => {
+    const { page } = wb;
+    const samples = await findWebviewFrame(page, '#compare', 30_000);
+    await samples.locator('#compare-open').click();
+    await samples.locator('#compare-with').waitFor({ state: 'visible', timeout: 30_000 });
+    await samples.locator('#compare-go').click();
+    // gemma base → tuned on the same three GSM8K questions: doc 18 went from right to wrong
+    await samples.waitForSelector('body[data-flips="1"]', { timeout: 30_000 });
+    assert.match(await samples.locator('#compare').innerText(), /3 questions in both/);
+    await samples.locator('li.flip[data-doc-id="18"]').click();
+    await samples.waitForSelector('body[data-pair="18"]', { timeout: 30_000 });
+    const read = (run: string) => fs.readFileSync(path.join(wb.folder, 'eval-out', run, fs.readdirSync(path.join(wb.folder, 'eval-out', run)).find((f) => f.startsWith('samples_gsm8k_'))!), 'utf8')
+      .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)).find((r) => r.doc_id === 18);
+    const a = await samples.locator('#output-a').innerText();
+    const b = await samples.locator('#output-b').innerText();
+    assert.ok(a.includes(read(RUNS[0]).resps[0][0].slice(-60).trim()), 'this run\'s generation');
+    assert.ok(b.includes(read(RUNS[1]).resps[0][0].slice(-60).trim()), 'the other run\'s generation');
+    await screenshot(page, 'eval-samples-compare');
   });
 
   it('reads well in the light theme; an s1-style trace is coloured by stage', async () => {

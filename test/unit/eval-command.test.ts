@@ -173,8 +173,8 @@ test('the DCD task YAMLs carry the same answer regex and the stock settings', ()
   const dir = path.join(__dirname, '../../python-backend/lmeval_tasks');
   const yamlLine = `regex_pattern: '${DCD_ANSWER_REGEX}'`;
   for (const [file, bench, filters] of [
-    ['dcd_gsm8k.yaml', BENCHMARKS.gsm8k, ['strict-match', 'flexible-extract', 'dcd-strict-match', 'dcd-flexible-extract']],
-    ['dcd_aime24.yaml', BENCHMARKS.aime24, ['none', 'dcd-answer']],
+    ['dcd_gsm8k.yaml', BENCHMARKS.gsm8k, ['strict-match', 'flexible-extract', 'dcd-strict-match', 'dcd-flexible-extract', 'dcd-extract']],
+    ['dcd_aime24.yaml', BENCHMARKS.aime24, ['none', 'dcd-answer', 'dcd-extract']],
   ] as const) {
     const text = readFileSync(path.join(dir, file), 'utf8');
     assert.ok(text.includes(`task: ${bench.dcdTask}\n`), `${file} names task ${bench.dcdTask}`);
@@ -184,7 +184,9 @@ test('the DCD task YAMLs carry the same answer regex and the stock settings', ()
     // every metric key the benchmark registry expects is produced by a filter of the YAML
     for (const k of bench.dcdMetrics ?? []) assert.ok(names.includes(k.split(',')[1]), `${file} yields ${k}`);
     const count = text.split(yamlLine).length - 1;
-    assert.equal(count, filters.filter((f) => f.startsWith('dcd-')).length, `${file}: DCD regex must match DCD_ANSWER_REGEX`);
+    // the regex-based dcd- filters carry the regex; dcd-extract runs utils.dcd_extract (same regex, in utils.py)
+    assert.equal(count, filters.filter((f) => f.startsWith('dcd-') && f !== 'dcd-extract').length, `${file}: DCD regex must match DCD_ANSWER_REGEX`);
+    assert.ok(text.includes('filter_fn: !function utils.dcd_extract'), `${file}: dcd-extract uses utils.dcd_extract`);
   }
   const py = readFileSync(path.join(dir, 'utils.py'), 'utf8');
   assert.ok(py.includes(`DCD_ANSWER_REGEX = r"${DCD_ANSWER_REGEX}"`));

@@ -3,13 +3,17 @@
  * grading filter, right/wrong, text); right, the chosen row: grade, extracted
  * and gold answers, the prompt, the output as a stage-coloured trace (the
  * grammar's region colours) and the most similar training-corpus questions.
- * Everything from the file is set with textContent.
+ * Compared with another run's log of the same task: the questions that
+ * flipped (wrong → right, right → wrong) and, for the chosen one, both
+ * generations side by side.
+ * Everything from the files is set with textContent.
  */
 import './style.css';
 import { connect, el, getState, setState } from '../common/bridge';
 import { button, dropdown, tag, textField } from '../common/toolkit';
 import type {
-  EvalSampleDetail, EvalSampleItem, EvalSamplesHostApi, EvalSamplesInit, EvalSamplesWebviewApi, OutputSegment, SimilarResult,
+  EvalComparedPair, EvalComparison, EvalFlipItem, EvalPairSide, EvalSampleDetail, EvalSampleItem, EvalSamplesHostApi, EvalSamplesInit,
+  EvalSamplesWebviewApi, OutputSegment, SimilarResult,
 } from '../../src/core/protocols/eval';
 
 type Grade = 'all' | 'wrong' | 'right';
@@ -22,10 +26,13 @@ let listNode: HTMLElement | undefined;
 let detailNode: HTMLElement | undefined;
 let countNode: HTMLElement | undefined;
 let requestSeq = 0;
+let comparison: EvalComparison | null = null;
+let compareNode: HTMLElement | undefined;
 
 const endpoint = connect<EvalSamplesWebviewApi, EvalSamplesHostApi>({}, {
   init: (i) => start(i),
   select: ({ line }) => void choose(line),
+  comparison: (c) => showComparison(c),
 });
 // A webview that was hidden is created anew: ask for the file again (the host only sends it once).
 endpoint.request('getInit', {}).then((i) => { if (!init || init.uri !== i.uri) start(i); }, () => undefined);
@@ -38,6 +45,7 @@ function save(patch: Partial<ViewState>): void {
 function start(i: EvalSamplesInit): void {
   const sameFile = state.uri === i.uri;
   init = i;
+  if (!sameFile) comparison = null;
   if (!sameFile) save({ uri: i.uri, filter: i.filters[0] ?? '', grade: 'all', search: '', line: undefined });
   else if (state.filter && !i.filters.includes(state.filter)) save({ filter: i.filters[0] ?? '' });
   if (!state.corpus || !i.corpora.some((c) => c.id === state.corpus)) save({ corpus: i.corpus });
@@ -89,6 +97,10 @@ function renderShell(): void {
       el('summary', { className: 'error', text: `${i.errors.length} malformed line${i.errors.length === 1 ? '' : 's'} (kept, not shown as samples)` }),
       el('ul', {}, ...i.errors.map((e) => el('li', { className: 'mono', text: `line ${e.line}: ${e.message}` })))));
   }
+  compareNode = el('section', { className: 'compare' });
+  compareNode.id = 'compare';
+  app.append(compareNode);
+  renderCompare();
   listNode = el('ul', { className: 'sample-list' });
   listNode.id = 'sample-list';
   detailNode = el('div', { className: 'detail' });
@@ -140,9 +152,9 @@ async function choose(line: number): Promise<void> {
   }
 }
 
-function traceNode(output: string, segments: OutputSegment[]): HTMLElement {
+function traceNode(output: string, segments: OutputSegment[], id = 'output'): HTMLElement {
   const pre = el('pre', { className: 'trace' });
-  pre.id = 'output';
+  pre.id = id;
   let pos = 0;
   for (const s of segments) {
     if (s.start > pos) pre.append(el('span', { text: output.slice(pos, s.start) }));
@@ -237,4 +249,118 @@ async function loadSimilar(line: number, box: HTMLElement): Promise<void> {
     ? `Word ${r.n}-gram containment against ${r.searched} distinct questions of ${r.corpus}.`
     : `No question of ${r.corpus} (${r.searched} distinct) shares a word ${r.n}-gram with this one.` });
   results.replaceWith(summary, list);
+}
+
+// ---------------------------------------------------------------------------
+// Comparing with another run
+
+async function call<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    compareNode?.append(el('p', { className: 'error', text: (err as Error).message }));
+    return undefined;
+  }
+}
+
+function showComparison(c: EvalComparison | null): void {
+  comparison = c;
+  renderCompare();
+}
+
+function renderCompare(): void {
+  if (!compareNode) return;
+  if (!comparison) {
+    const pick = el('div', { className: 'compare-bar' });
+    pick.append(button('Compare with Another Run…', async () => {
+      const list = await call(endpoint.request('compareCandidates', {}));
+      if (!list) return;
+      const choose = el('div', { className: 'compare-bar' });
+      if (list.length) {
+        let uri = list[0].uri;
+        choose.append(
+          dropdown(list.map((x) => ({ value: x.uri, label: `${x.label}${x.task !== init?.task ? ` (${x.task})` : ''}` })), uri, (v) => { uri = v; }, { id: 'compare-with' }),
+          button('Compare', async () => { const c = await call(endpoint.request('compareWith', { uri })); if (c) showComparison(c); }, { id: 'compare-go' }),
+        );
+      } else {
+        choose.append(el('span', { className: 'sub', text: 'No other log of this benchmark in the workspace.' }));
+      }
+      choose.append(button('Pick File…', async () => { const c = await call(endpoint.request('pickComparison', {})); if (c) showComparison(c); }, { appearance: 'secondary' }));
+      pick.replaceWith(choose);
+    }, { appearance: 'secondary', id: 'compare-open' }));
+    compareNode.replaceChildren(pick);
+    delete document.body.dataset.flips;
+    return;
+  }
+  const c = comparison;
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+  const how = (g: string, f: string | null) => (g === 'dcd-verify' ? 'DCD verifier (after the last answer tag)' : `as logged${f ? ` (${f})` : ''}`);
+  const head = el('div', { className: 'compare-bar' },
+    el('strong', { text: `Compared with ${c.b.label}` }),
+    button('Close Comparison', async () => { await call(endpoint.request('clearComparison', {})); showComparison(null); }, { appearance: 'secondary' }),
+  );
+  const summary = el('div', { className: 'sub' , text:
+    `${c.matched} questions in both · this run ${pct(c.accuracyA)}, graded ${how(c.gradingA, c.filterA)} · ` +
+    `other run ${pct(c.accuracyB)}, graded ${how(c.gradingB, c.filterB)} · both right ${c.bothRight}, both wrong ${c.bothWrong}` +
+    `${c.onlyA || c.onlyB ? ` · only here ${c.onlyA}, only there ${c.onlyB}` : ''}` +
+    `${c.hashMismatch.length ? ` · ${c.hashMismatch.length} ids name different documents (not compared)` : ''}` });
+  const group = (title: string, cls: string, items: EvalFlipItem[]) => {
+    const list = el('ul', { className: `flip-list ${cls}` });
+    for (const f of items) {
+      const li = el('li', { className: 'flip' },
+        el('span', { className: 'doc', text: `#${f.docId}` }),
+        el('span', { className: 'preview', text: f.preview }),
+        el('span', { className: 'mono answers', text: `${f.a.answer ?? '—'} → ${f.b.answer ?? '—'} (gold ${f.gold})` }),
+      );
+      li.dataset.docId = String(f.docId);
+      li.tabIndex = 0;
+      li.addEventListener('click', () => void showPair(f.docId));
+      li.addEventListener('keydown', (e) => { if (e.key === 'Enter') void showPair(f.docId); });
+      list.append(li);
+    }
+    return el('details', { className: 'flips' },
+      el('summary', { text: `${title}: ${items.length}` }),
+      items.length ? list : el('p', { className: 'sub', text: 'none' }));
+  };
+  const w2r = group('Wrong here → right there', 'wrong-to-right', c.wrongToRight);
+  const r2w = group('Right here → wrong there', 'right-to-wrong', c.rightToWrong);
+  (w2r as HTMLDetailsElement).open = true;
+  (r2w as HTMLDetailsElement).open = true;
+  compareNode.replaceChildren(head, summary, w2r, r2w);
+  document.body.dataset.flips = String(c.wrongToRight.length + c.rightToWrong.length);
+}
+
+function pairColumn(title: string, side: EvalPairSide, id: string): HTMLElement {
+  const verdict = tag(side.correct ? 'correct' : 'wrong', `verdict ${side.correct ? 'verdict-correct' : 'verdict-incorrect'}`);
+  const col = el('div', { className: 'pair-col' },
+    el('div', { className: 'detail-head' }, el('h4', { text: title }), verdict),
+    el('div', { className: 'sub', text: `${side.label}${side.model ? ` · ${side.model}` : ''} · line ${side.line}` }),
+    el('dl', { className: 'facts' },
+      el('dt', { text: side.grading === 'dcd-verify' ? 'answer (verifier)' : 'answer (logged)' }),
+      el('dd', { className: 'mono', text: `${side.answer ?? '—'}${side.rule ? `  [${side.rule}]` : ''}` }),
+      el('dt', { text: 'after the answer tag' }),
+      el('dd', { className: 'mono answer-section', text: side.answerSection === null ? '(no answer tag)' : side.answerSection || '(empty)' }),
+    ),
+    traceNode(side.output, side.segments, id),
+  );
+  return col;
+}
+
+async function showPair(docId: number): Promise<void> {
+  if (!detailNode) return;
+  for (const li of compareNode?.querySelectorAll('li.flip') ?? []) li.classList.toggle('selected', (li as HTMLElement).dataset.docId === String(docId));
+  const seq = ++requestSeq;
+  let p: EvalComparedPair;
+  try {
+    p = await endpoint.request('getPair', { docId });
+  } catch (err) {
+    detailNode.replaceChildren(el('p', { className: 'error', text: (err as Error).message }));
+    return;
+  }
+  if (seq !== requestSeq) return;
+  const head = el('div', { className: 'detail-head' }, el('h3', { text: `Doc ${p.docId} · gold ${p.gold}` }));
+  const question = p.question ? el('div', { className: 'question' }, el('h4', { text: 'Question' }), el('pre', { className: 'msg-text', text: p.question })) : el('span');
+  const cols = el('div', { className: 'pair' }, pairColumn('This run', p.a, 'output-a'), pairColumn('Other run', p.b, 'output-b'));
+  detailNode.replaceChildren(head, question, cols);
+  document.body.dataset.pair = String(p.docId);
 }

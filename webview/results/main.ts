@@ -50,7 +50,14 @@ function cellNode(col: EvalColumn, cell: EvalCell | null, delta: number | null, 
   td.dataset.value = String(cell.value);
   const main = el('div', { className: 'value' }, el('span', { text: pct(cell.value) }));
   if (cell.stderr !== null && cell.stderr !== undefined) main.append(el('span', { className: 'stderr', text: ` ± ${pct(cell.stderr)}` }));
-  td.append(main);
+  if (cell.spread) {
+    const sp = cell.spread;
+    if (sp.sd !== null) main.append(el('span', { className: 'stderr spread', text: ` ± ${pct(sp.sd)}` }));
+    td.append(main, el('div', {
+      className: 'sub spread', text: `${sp.n} seeds · ${pct(sp.min)}–${pct(sp.max)}`,
+      title: `mean over seeds ${sp.seeds.join(', ')}; ± is the standard deviation over seeds, the range is min–max`,
+    }));
+  } else td.append(main);
   if (cell.correct !== undefined && cell.total !== undefined) td.append(el('div', { className: 'sub', text: `${cell.correct}/${cell.total} solved` }));
   if (cell.stockOnSameOutputs !== undefined && cell.stockOnSameOutputs !== null) {
     td.append(el('div', { className: 'sub', text: `stock filter: ${pct(cell.stockOnSameOutputs)}`, title: 'The stock extraction on the same generations (the dcd_ task\'s stock filter)' }));
@@ -100,6 +107,7 @@ function rowNode(s: ResultsViewState, r: EvalTableRow): HTMLTableRowElement {
   const name = el('td', { className: 'label' }, el('span', { text: r.label }));
   if (isBaseline) name.append(tag('baseline', 'baseline-tag'));
   if (r.note) name.append(el('div', { className: 'sub', text: r.note }));
+  if (r.seeds) name.append(el('div', { className: 'sub', text: `seeds ${r.seeds.join(', ')}` }));
   if (r.runId) {
     name.classList.add('link');
     name.title = 'Show this run\'s files, metrics and sample logs';

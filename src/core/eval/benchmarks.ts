@@ -23,8 +23,26 @@ export interface BenchmarkInfo {
   otherMetrics: string[];
   /** The DCD-aware variant task (same prompts and generations, answer cut at the answer tag), if any. */
   dcdTask?: string;
-  /** Metric keys of the DCD-aware variant: the headline key first. */
+  /** Metric keys the DCD-aware variant reports on the host (its YAML filters): the best on-host DCD figure first. */
   dcdMetrics?: string[];
+  /**
+   * The headline DCD-aware metric key: the project's verifier re-grading the
+   * logged generations after the last answer tag (`core/eval/grading.ts`),
+   * added by `dcd results` and the Results view; the on-host `dcdMetrics` are
+   * the fallback where no sample log is at hand.
+   */
+  dcdHeadline?: string;
+  /**
+   * `max_gen_toks` the stock task generates with when the call sets none (its
+   * YAML's, else the harness default of 256); generative tasks only.
+   */
+  taskMaxGenToks?: number;
+  /**
+   * The least `max_gen_toks` that holds the stock task's answers (any model):
+   * a setting below it is warned about. GSM8K: its stock 256; AIME 24: 4096,
+   * a floor for a worked competition solution (the task itself allows 32768).
+   */
+  minGenToks?: number;
   /** The dataset is gated on the Hugging Face Hub: the remote needs the user's token. */
   gated: boolean;
   /** Number of test questions of the full benchmark. */
@@ -43,7 +61,10 @@ export const BENCHMARKS: Readonly<Record<BenchmarkId, BenchmarkInfo>> = {
     metric: 'exact_match,none',
     otherMetrics: [],
     dcdTask: 'dcd_aime24',
-    dcdMetrics: ['exact_match,dcd-answer', 'exact_match,none'],
+    dcdMetrics: ['exact_match,dcd-extract', 'exact_match,dcd-answer', 'exact_match,none'],
+    dcdHeadline: 'exact_match,dcd-verify',
+    taskMaxGenToks: 32768,
+    minGenToks: 4096,
     gated: false,
     size: 30,
     minLmEval: '0.4.10',
@@ -58,11 +79,15 @@ export const BENCHMARKS: Readonly<Record<BenchmarkId, BenchmarkInfo>> = {
     otherMetrics: ['exact_match,flexible-extract'],
     dcdTask: 'dcd_gsm8k',
     dcdMetrics: [
+      'exact_match,dcd-extract',
       'exact_match,dcd-strict-match',
       'exact_match,dcd-flexible-extract',
       'exact_match,strict-match',
       'exact_match,flexible-extract',
     ],
+    dcdHeadline: 'exact_match,dcd-verify',
+    taskMaxGenToks: 256,
+    minGenToks: 256,
     gated: false,
     size: 1319,
   },

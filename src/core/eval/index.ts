@@ -7,3 +7,7 @@ export * from './samples';
 export * from './similarity';
 export * from './contamination';
 export * from './paperTable';
+export * from './grading';
+export * from './compareRuns';
+export * from './seeds';
+export * from './genBudget';

@@ -27,6 +27,7 @@
  */
 import { BENCHMARKS, type BenchmarkId, type BenchmarkInfo } from './benchmarks';
 import { OFFLINE_ENV } from './offlineData';
+import { genBudgetWarnings, type ModelMetadata } from './genBudget';
 
 /** Where the DCD task YAMLs live relative to the remote working directory, unless told otherwise. */
 export const DEFAULT_LMEVAL_TASKS_DIR = 'python-backend/lmeval_tasks';
@@ -58,6 +59,8 @@ export interface LmEvalOptions {
   fewshotAsMultiturn?: boolean;
   /** `max_gen_toks` in `--gen_kwargs` (overrides the task's; unset: the task's or the harness default). */
   maxGenToks?: number;
+  /** What is known of the model (`readModelMetadata`: a DCD checkpoint's training record); drives the max_gen_toks check. */
+  modelMetadata?: ModelMetadata;
   /** vLLM `max_model_len` (hf backend: `max_length`). */
   maxModelLen?: number;
   /** vLLM `tensor_parallel_size` (default 1). */
@@ -179,9 +182,10 @@ export function buildLmEvalCommand(opts: LmEvalOptions): LmEvalCommand {
   if (!dcdTask || opts.includeStockTask !== false) tasks.push(bench.task);
   if (dcdTask) tasks.push(dcdTask);
 
-  if (wantDcd && dcdTask && opts.maxGenToks === undefined && bench.id === 'gsm8k') {
-    warnings.push('No max_gen_toks set: GSM8K then generates at most 256 tokens (harness default), which cuts a DCD trace long before its answer tag.');
-  }
+  // The budget check applies to every generative task when the model is a DCD
+  // checkpoint (its training record says so), or DCD grading is asked.
+  const modelMeta: ModelMetadata = opts.modelMetadata?.dcd ? opts.modelMetadata : wantDcd && dcdTask ? { dcd: true, assumed: true } : { dcd: false };
+  warnings.push(...genBudgetWarnings(modelMeta, [bench], opts.maxGenToks));
   if (wantDcd && dcdTask && backend === 'hf') {
     warnings.push('The hf backend decodes without special tokens: the DCD filter then recognises the answer tag only as a bare "answer" line.');
   }

@@ -91,11 +91,22 @@ export function rowFromResults(results: readonly EvalResultSummary[], opts: RunR
         return s;
       };
       let s: TableScore | null = null;
-      if (grading === 'dcd' && b.dcdTask && b.dcdMetrics) s = pick(b.dcdTask, b.dcdMetrics[0]);
+      if (grading === 'dcd') {
+        // The verifier's grade of the generations (the dcd_ task's, else the
+        // stock task's: a stock-only run of a DCD checkpoint is graded too),
+        // then the on-host DCD filters, in order.
+        const candidates: Array<[string, string]> = [];
+        if (b.dcdHeadline) {
+          if (b.dcdTask) candidates.push([b.dcdTask, b.dcdHeadline]);
+          candidates.push([b.task, b.dcdHeadline]);
+        }
+        if (b.dcdTask) for (const m of b.dcdMetrics ?? []) if (m.split(',')[1]?.startsWith('dcd-')) candidates.push([b.dcdTask, m]);
+        for (const [task, metric] of candidates) if (!s) s = pick(task, metric);
+      }
       if (!s) s = pick(b.task, b.metric);
       if (s) found = s;
     }
-    if (grading === 'dcd' && found && found.source?.task === b.task && b.dcdTask) {
+    if (grading === 'dcd' && found && found.source?.metric === b.metric && b.dcdTask) {
       notes.push(`${b.label}: no ${b.dcdTask} results, stock metric shown`);
     }
     scores[id] = found;

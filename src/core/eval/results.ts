@@ -46,6 +46,12 @@ export interface EvalResultFile extends EvalResultSummary {
   /** Which content layout the file uses. */
   layout: 'newer' | 'older';
   lmEvalVersion: string | null;
+  /**
+   * The run's sampling seed: vLLM's `seed` model arg where given, else
+   * `config.torch_seed`, else `config.random_seed` (lm-eval's `--seed` sets
+   * python/numpy/torch/few-shot seeds); null in files that record none.
+   */
+  seed: number | null;
 }
 
 /** Keys of a task's results entry that are labels, not metrics. */
@@ -189,6 +195,7 @@ export function parseResultsJson(input: string | unknown, file?: string): EvalRe
     limit: num(config.limit),
     layout: hasNewerMarkers ? 'newer' : 'older',
     lmEvalVersion: typeof data.lm_eval_version === 'string' ? data.lm_eval_version : null,
+    seed: num(modelArgs.seed) ?? num(config.torch_seed) ?? num(config.random_seed),
   };
 }
 

@@ -19,6 +19,8 @@ export interface EvalSampleRow {
   /** 1-based line in the file. */
   line: number;
   docId: number | null;
+  /** lm-eval's `doc_hash` (sha256 of the document), where logged: with `docId`, what matches one run's row to another's. */
+  docHash: string | null;
   /** Filter the row was graded under (`strict-match`, `dcd-answer`, …); null in files that log none. */
   filter: string | null;
   /** The question text of the document, where the doc has a usual field (question/problem/Question/Problem). */
@@ -194,6 +196,7 @@ export function parseSampleRow(value: Json, line: number): EvalSampleRow {
   return {
     line,
     docId: typeof value.doc_id === 'number' ? value.doc_id : null,
+    docHash: typeof value.doc_hash === 'string' && value.doc_hash ? value.doc_hash : null,
     filter: typeof value.filter === 'string' ? value.filter : null,
     question,
     prompt,

@@ -44,12 +44,28 @@ export interface EvalCell {
   nOriginal?: number | null;
   /** DCD-aware rows: the stock extraction on the same generations (the `dcd_` task's stock filter), to compare. */
   stockOnSameOutputs?: number | null;
+  /** Seed rows: `value` is the mean over the seeds; this is its spread. */
+  spread?: SeedSpread;
+}
+
+/** Spread of a metric over runs that differ only in their seed. */
+export interface SeedSpread {
+  /** Sample standard deviation; null for one seed. */
+  sd: number | null;
+  min: number;
+  max: number;
+  /** Seeds with a value. */
+  n: number;
+  seeds: number[];
 }
 
 export interface EvalTableRow {
   id: string;
   label: string;
+  /** `run` rows include the seed rows (`seeds` set): the mean over runs of one model that differ only in their seed. */
   origin: 'paper' | 'run';
+  /** Seed rows: the seeds averaged. */
+  seeds?: number[];
   grading?: 'stock' | 'dcd';
   /** The run the row belongs to (runs only). */
   runId?: string;
@@ -232,9 +248,97 @@ export interface SimilarResult {
   matches: SimilarQuestion[];
 }
 
+// Comparing this log with another run's log of the same task (the eval-side
+// twin of the corpus side-by-side): questions that flipped, both generations.
+
+/** One side of a compared question, in the list. */
+export interface EvalCompareSide {
+  line: number;
+  correct: boolean;
+  /** What the grade compared (the filtered response, or the verifier's extracted answer). */
+  answer: string | null;
+  /** The verifier's rule, for `dcd-verify` grading. */
+  rule?: string;
+}
+
+export interface EvalFlipItem {
+  docId: number;
+  /** The question, shortened to one line. */
+  preview: string;
+  gold: string;
+  /** This view's log. */
+  a: EvalCompareSide;
+  /** The other run's log. */
+  b: EvalCompareSide;
+}
+
+/** How a side was graded: as the harness logged it (one filter), or by the project's verifier after the last answer tag. */
+export type EvalSideGrading = 'logged' | 'dcd-verify';
+
+export interface EvalComparison {
+  /** This view's log (A) and the other run's (B): workspace-relative labels. */
+  a: { label: string; task: string };
+  b: { uri: string; label: string; task: string };
+  gradingA: EvalSideGrading;
+  gradingB: EvalSideGrading;
+  filterA: string | null;
+  filterB: string | null;
+  matched: number;
+  onlyA: number;
+  onlyB: number;
+  /** doc_ids with a different doc_hash in the two logs: not compared. */
+  hashMismatch: number[];
+  accuracyA: number | null;
+  accuracyB: number | null;
+  bothRight: number;
+  bothWrong: number;
+  wrongToRight: EvalFlipItem[];
+  rightToWrong: EvalFlipItem[];
+}
+
+/** One side of the side-by-side. */
+export interface EvalPairSide {
+  /** The log's label and the model that wrote it, for the column header. */
+  label: string;
+  model: string | null;
+  grading: EvalSideGrading;
+  line: number;
+  correct: boolean;
+  answer: string | null;
+  rule?: string;
+  output: string;
+  segments: OutputSegment[];
+  /** The text after the last answer tag, or null. */
+  answerSection: string | null;
+}
+
+export interface EvalComparedPair {
+  docId: number;
+  question: string | null;
+  gold: string;
+  a: EvalPairSide;
+  b: EvalPairSide;
+}
+
+/** A log the view may compare with (the host offered its URI). */
+export interface EvalCompareCandidate {
+  uri: string;
+  label: string;
+  task: string;
+}
+
 /** What the extension host serves to the Eval Samples webview. */
 export interface EvalSamplesHostApi extends Api {
   requests: {
+    /** Logs of the same benchmark elsewhere in the workspace (other runs); their URIs become comparable. */
+    compareCandidates: { req: Record<string, never>; res: EvalCompareCandidate[] };
+    /** Compare with an offered log (refused otherwise). */
+    compareWith: { req: { uri: string }; res: EvalComparison };
+    /** Compare with a log the user picks (open dialog); null when cancelled. */
+    pickComparison: { req: Record<string, never>; res: EvalComparison | null };
+    /** Both generations of one compared question. */
+    getPair: { req: { docId: number }; res: EvalComparedPair };
+    clearComparison: { req: Record<string, never>; res: Record<string, never> };
     /** The file's rows (the webview asks when it is (re)created). */
     getInit: { req: Record<string, never>; res: EvalSamplesInit };
     getSample: { req: { line: number }; res: EvalSampleDetail };
@@ -255,5 +359,7 @@ export interface EvalSamplesWebviewApi extends Api {
     init: EvalSamplesInit;
     /** Select a row (by file line), e.g. when the host opens the view on one sample. */
     select: { line: number };
+    /** The host set (or cleared) the comparison, e.g. from a command. */
+    comparison: EvalComparison | null;
   };
 }
