@@ -217,6 +217,8 @@ test('loopback SSH host: train the tiny model, then evaluate its final/ folder o
     const d = await dispatchEval(e, sshProfile(), { model: final.path, benchmarks: ['gsm8k'], dcd: true, backendDir: BACKEND, dataDir: DATA, settings: SETTINGS });
     assert.ok(d.hostDataDir && d.hostDataDir.startsWith(path.join(tmp, 'remote', 'data')), `data uploaded: ${d.hostDataDir}`);
     assert.ok(existsSync(path.join(d.hostDataDir!, 'gsm8k', 'train.jsonl')));
+    // The trained folder holds dcd_training.json: a DCD checkpoint, so a 16-token budget is flagged on the host's record.
+    assert.ok(d.warnings.some((w) => w.includes('this DCD checkpoint') && w.includes(path.join(final.path, 'dcd_training.json'))), d.warnings.join('\n'));
     const done = await followEval(e, d, [], { followOptions: { intervalMs: 500 } });
     assert.equal(done[0].status, 'succeeded', readFileSync(path.join(d.jobs[0].record.remote!.jobDir, 'log.txt'), 'utf8').slice(-3000));
     const fetched = await e.fetch(d.jobs[0].id, 'results', path.join(tmp, 'fetched-chain'));

@@ -27,6 +27,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BENCHMARKS, type BenchmarkId } from '../eval/benchmarks';
 import { buildLmEvalCommand, type LmEvalCommand, type LmEvalOptions } from '../eval/lmevalCommand';
+import { DCD_TRAINING_RECORD, metadataFromTrainingRecord, type ModelMetadata } from '../eval/genBudget';
 import { DATA_LAYOUT, readDataDir, taskOverrides, type DataDirScan } from '../eval/offlineData';
 import { redactSecrets } from '../eval/redact';
 import { newJobId, type FollowOptions, type Follower } from './engine';
@@ -309,6 +310,8 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       warnings.push(w);
       hooks.onWarning?.(w);
     }
+    // A DCD checkpoint (its folder holds the training record) gets the generation-budget check on every task.
+    const modelMetadata = await hostModelMetadata(session, hostModel);
     const jobs: EvalDispatchJob[] = [];
     let after: string | undefined;
     let resultsDir = '';
@@ -317,7 +320,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       const benchmark = req.benchmarks[i];
       const id = ids[i];
       const cmd: LmEvalCommand = buildLmEvalCommand({
-        ...common, benchmark, outputPath, python, includePath, vllmAvailable: probe.vllm, model: hostModel, taskOverridesDir: overridesDir,
+        ...common, benchmark, outputPath, python, includePath, vllmAvailable: probe.vllm, model: hostModel, taskOverridesDir: overridesDir, modelMetadata,
       });
       for (const w of cmd.warnings) if (!warnings.includes(w)) { warnings.push(w); hooks.onWarning?.(w); }
       resultsDir = cmd.resultsDir;
@@ -396,4 +399,25 @@ export async function downloadEvalResults(
   const runDir = safeLocalPath(path.join(base, 'eval-results'), dispatch.evalId, 'evaluation id');
   const localPath = safeLocalPath(runDir, path.posix.basename(dispatch.resultsDir), 'results folder name');
   return { localPath, ...(await session.download(dispatch.resultsDir, localPath, opts)) };
+}
+
+/**
+ * What the model's folder on the host says about it: `dcd_training.json` in
+ * the folder (a `final/`) or in its `final/` (a run folder). A Hub id or a
+ * folder without the record is not known to be a DCD checkpoint.
+ */
+async function hostModelMetadata(session: HostSession, hostModel: string): Promise<ModelMetadata> {
+  if (!hostModel.startsWith('/')) return { dcd: false };
+  for (const file of [joinHost(hostModel, DCD_TRAINING_RECORD), joinHost(hostModel, 'final', DCD_TRAINING_RECORD)]) {
+    const bytes = await session.readFrom(file, 0, 1 << 20).catch(() => undefined);
+    if (!bytes) continue;
+    let record: unknown = null;
+    try {
+      record = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      // a damaged record still marks a DCD checkpoint
+    }
+    return metadataFromTrainingRecord(record, file);
+  }
+  return { dcd: false };
 }
