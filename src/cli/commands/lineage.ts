@@ -17,13 +17,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { HashCache, lineageOf, writeEvalLineage, type JsonNode, type LineageReport } from '../../core/lineage';
+import { HashCache, lineageOf, writeEvalLineage, type JobHint, type JsonNode, type LineageReport } from '../../core/lineage';
+import { JobStore } from '../../core/jobs/store';
 import { intOption } from './tokens';
 import { version } from '../../../package.json';
 
 function defaultHashCache(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'dcd-studio', 'lineage-hashes.json');
+}
+
+async function jobHints(file: string | undefined): Promise<JobHint[]> {
+  const store = new JobStore(path.resolve(file ?? process.env.DCD_JOBS_STORE ?? path.join(os.homedir(), '.dcd', 'jobs.json')));
+  try {
+    return (await store.list()).map((j) => ({ id: j.id, data: j.spec?.data, jobDir: j.host?.kind === 'local' ? j.remote?.jobDir : undefined }));
+  } catch (err) {
+    if (file) throw new CliError(`--jobs-store ${file}: ${(err as Error).message}`);
+    return [];
+  }
 }
 
 function line(n: JsonNode, indent: string): string {
@@ -53,9 +64,10 @@ export function register(program: Command): void {
     .option('--eval-of <model>', 'first write PATH/dcd_lineage.json: the lm-eval output in folder PATH evaluated this model folder')
     .option('--tasks <list>', 'with --eval-of: the task names, comma-separated')
     .option('--limit <n>', 'with --eval-of: the --limit the evaluation ran with')
+    .option('--jobs-store <file>', 'local job history, to link runs fetched from hosts to the export they were submitted with (default: env DCD_JOBS_STORE, else ~/.dcd/jobs.json)')
     .option('--fail-stale', 'exit 1 when PATH is stale')
     .option('--json', 'print the report as JSON')
-    .action(async (target: string, opts: { root: string[]; depth?: string; hashCache?: string; cache?: boolean; evalOf?: string; tasks?: string; limit?: string; failStale?: boolean; json?: boolean }) => {
+    .action(async (target: string, opts: { root: string[]; depth?: string; hashCache?: string; cache?: boolean; evalOf?: string; tasks?: string; limit?: string; failStale?: boolean; jobsStore?: string; json?: boolean }) => {
       const cache = await new HashCache(opts.cache === false ? undefined : (opts.hashCache ?? defaultHashCache())).load();
       const abs = path.resolve(target);
       if (opts.evalOf) {
@@ -71,7 +83,7 @@ export function register(program: Command): void {
       const roots = opts.root.length ? opts.root : [process.cwd(), path.dirname(abs)];
       let report: LineageReport;
       try {
-        report = await lineageOf(abs, { roots, cache, maxDepth: intOption('--depth', opts.depth, 0) });
+        report = await lineageOf(abs, { roots, cache, maxDepth: intOption('--depth', opts.depth, 0), jobs: await jobHints(opts.jobsStore) });
       } catch (err) {
         throw new CliError((err as Error).message);
       }

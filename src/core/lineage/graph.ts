@@ -30,7 +30,7 @@ export interface ParentLink {
   /** The hash the child recorded (null for the run → model edge, which is the same moment). */
   recorded: string | null;
   /** How the parent was found: at the recorded path, elsewhere by hash, by file name, or by folder. */
-  by: 'path' | 'hash' | 'name' | 'folder' | 'missing';
+  by: 'path' | 'hash' | 'job' | 'name' | 'folder' | 'missing';
   changed: boolean;
 }
 
@@ -64,7 +64,11 @@ export interface ScanOptions {
   include?: string[];
   cache?: HashCache;
   maxDepth?: number;
+  /** Jobs of the local job store: a run folder of job `id` (fetched into a folder named by the id, or `jobDir/run`) trained on the export `data`. */
+  jobs?: JobHint[];
 }
+
+export interface JobHint { id: string; data?: string; jobDir?: string }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.venv', '__pycache__', 'checkpoints', '.vscode-test']);
 
@@ -88,6 +92,20 @@ function newNode(id: string, kind: LineageKind, sha256: string | null, details: 
   return { id, kind, label: path.basename(id), sha256, missing: sha256 === null, parents: [], children: [], stale: false, changes: [], problems: [], details };
 }
 
+/**
+ * The model folder of a run folder: `final/` as the trainer writes it, or the one
+ * subfolder holding a dcd_training.json (a model fetched from a host under its artifact name).
+ */
+async function modelDirOf(runDir: string): Promise<string | undefined> {
+  if (await isFile(path.join(runDir, 'final', 'dcd_training.json'))) return path.join(runDir, 'final');
+  let entries;
+  try { entries = await fs.readdir(runDir, { withFileTypes: true }); } catch { return undefined; }
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.isDirectory() && await isFile(path.join(runDir, e.name, 'dcd_training.json'))) return path.join(runDir, e.name);
+  }
+  return undefined;
+}
+
 /** The artifact a path names: the node id it resolves to, or null. */
 export async function artifactAt(p: string): Promise<{ kind: LineageKind; id: string } | null> {
   const abs = path.resolve(p);
@@ -97,7 +115,7 @@ export async function artifactAt(p: string): Promise<{ kind: LineageKind; id: st
       if (m?.format === 'dcd-export') return { kind: 'export', id: abs };
     }
     if (await isFile(path.join(abs, 'dcd_training.json'))) return { kind: 'model', id: abs };
-    if (await isFile(path.join(abs, 'final', 'dcd_training.json'))) return { kind: 'run', id: abs };
+    if (await modelDirOf(abs)) return { kind: 'run', id: abs };
     if (await isFile(path.join(abs, LINEAGE_FILE))) {
       const r = await readJson(path.join(abs, LINEAGE_FILE)).catch(() => null) as { kind?: string } | null;
       if (r?.kind === 'eval') return { kind: 'eval', id: abs };
@@ -124,7 +142,7 @@ class Scanner {
   private pending: Pending[] = [];
   private loaded = new Set<string>();
 
-  constructor(readonly cache: HashCache) {}
+  constructor(readonly cache: HashCache, readonly roots: string[], readonly jobs: JobHint[]) {}
 
   async scan(dir: string, depth: number): Promise<void> {
     const hit = await artifactAt(dir);
@@ -155,7 +173,8 @@ class Scanner {
         case 'corpus': return this.add(newNode(id, 'corpus', await this.cache.fileHash(id)), []);
         case 'export': return await this.loadExport(id);
         case 'run': {
-          await this.load(path.join(id, 'final'), 'model');
+          const model = await modelDirOf(id);
+          if (model) await this.load(model, 'model');
           return this.nodes.get(id);
         }
         case 'model': return await this.loadModel(id);
@@ -242,14 +261,29 @@ class Scanner {
   /** Loads the parents recorded at paths that exist here, until nothing new turns up. */
   async loadRecordedParents(): Promise<void> {
     for (let i = 0; i < this.pending.length; i++) {
-      for (const ref of this.pending[i].refs) {
-        if (ref.byName) continue;
+      const { node, refs } = this.pending[i];
+      const wanted = refs.filter((r) => !r.byName).map((r) => ({ kind: r.kind, path: r.path, sha256: r.sha256 }));
+      const hint = node.kind === 'run' ? this.jobExport(node.id) : undefined;
+      if (hint) wanted.unshift({ kind: 'export', path: hint, sha256: '' });
+      for (const ref of wanted) {
         const abs = path.resolve(ref.path);
         if (this.nodes.has(abs)) continue;
+        // A copy with the same content already found (e.g. under the roots) stands for it.
+        if (ref.sha256 && [...this.nodes.values()].some((n) => n.kind === ref.kind && n.sha256 === ref.sha256)) continue;
         const hit = await artifactAt(abs);
-        if (hit && (hit.kind === ref.kind || (ref.kind === 'corpus' && hit.kind === 'corpus'))) await this.load(hit.id, hit.kind);
+        if (hit && hit.kind === ref.kind) await this.load(hit.id, hit.kind);
       }
     }
+  }
+
+  /** The local export a job was submitted with, for a run folder of that job (fetched or local). */
+  private jobExport(runDir: string): string | undefined {
+    const parts = runDir.split(path.sep);
+    return this.jobs.find((j) => j.data && (parts.includes(j.id) || (j.jobDir && path.resolve(j.jobDir, 'run') === runDir)))?.data;
+  }
+
+  private underRoots(id: string): boolean {
+    return this.roots.some((r) => id === r || id.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
   }
 
   async link(): Promise<void> {
@@ -259,11 +293,21 @@ class Scanner {
         const abs = path.resolve(ref.path);
         // Runs from before the lineage member know their export only by the trainer's fingerprint of the arrays.
         const same = (n: LineageNode) => (ref.byName && ref.fingerprint && n.kind === 'export' ? n.details.fingerprint === ref.fingerprint : n.sha256 === ref.sha256);
+        const usable = (n: LineageNode | undefined) => (n && n.kind === ref.kind && !n.missing ? n : undefined);
         let parent: LineageNode | undefined;
         let by: ParentLink['by'] = 'path';
-        const atPath = ref.byName ? undefined : this.nodes.get(abs);
-        if (atPath && atPath.kind === ref.kind && !atPath.missing) parent = atPath;
-        if (!parent) { parent = byKind(ref.kind).find(same); by = 'hash'; }
+        // 1. The local export this run's job was submitted with (a host's copy has another path).
+        const hint = node.kind === 'run' && ref.kind === 'export' ? this.jobExport(node.id) : undefined;
+        if (hint) { parent = usable(this.nodes.get(path.resolve(hint))); by = 'job'; }
+        // 2. Content with the recorded hash: at the recorded path, else under the roots, else anywhere.
+        if (!parent) {
+          const matches = byKind(ref.kind).filter(same);
+          parent = matches.find((n) => !ref.byName && n.id === abs) ?? matches.find((n) => this.underRoots(n.id)) ?? matches[0];
+          by = parent && !ref.byName && parent.id === abs ? 'path' : 'hash';
+        }
+        // 3. Whatever is at the recorded path now (changed since).
+        if (!parent && !ref.byName) { parent = usable(this.nodes.get(abs)); by = 'path'; }
+        // 4. Exports from before the lineage member: the corpus by file name.
         if (!parent && ref.byName && ref.kind === 'corpus') {
           parent = byKind('corpus').find((n) => path.basename(n.id) === path.basename(ref.path));
           by = 'name';
@@ -342,8 +386,8 @@ export function exportFingerprint(files: Record<string, string> | undefined): st
 
 /** Scans the roots (and `include`) and links what it finds into one graph. */
 export async function scanLineage(opts: ScanOptions): Promise<LineageGraph> {
-  const s = new Scanner(opts.cache ?? new HashCache());
   const roots = opts.roots.map((r) => path.resolve(r));
+  const s = new Scanner(opts.cache ?? new HashCache(), roots, opts.jobs ?? []);
   for (const r of roots) await s.scan(r, opts.maxDepth ?? 8);
   for (const p of opts.include ?? []) {
     const hit = await artifactAt(p);
@@ -412,7 +456,7 @@ export async function lineageOf(target: string, opts: Omit<ScanOptions, 'include
   if (!hit) throw new Error(`${target}: not a corpus (*.jsonl), export (manifest.json), run folder, model folder (dcd_training.json) or results with a ${LINEAGE_FILE}`);
   const g = await scanLineage({ ...opts, include: [hit.id] });
   let id = hit.id;
-  if (hit.kind === 'run' && !g.nodes.has(id)) id = path.join(hit.id, 'final');
+  if (hit.kind === 'run' && !g.nodes.has(id)) id = (await modelDirOf(hit.id)) ?? id;
   const node = g.nodes.get(id);
   if (!node) throw new Error(`${target}: could not be read`);
   const anc = ancestorsOf(g, id);

@@ -3,5 +3,5 @@ export { HashCache, LINEAGE_FILE, folderHashOf, listFiles, sha256File } from './
 export { LINEAGE_KINDS, lineageRecord, parseLineageRecord, writeEvalLineage, type EvalLineageOptions, type LineageKind, type LineageRecord, type ParentRef } from './record';
 export {
   ancestorsOf, artifactAt, descendantsOf, exportFingerprint, jsonNode, lineageOf, scanLineage,
-  type JsonNode, type LineageChange, type LineageGraph, type LineageNode, type LineageReport, type ParentLink, type ScanOptions,
+  type JobHint, type JsonNode, type LineageChange, type LineageGraph, type LineageNode, type LineageReport, type ParentLink, type ScanOptions,
 } from './graph';
