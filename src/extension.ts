@@ -17,6 +17,7 @@ import { registerEval, type EvalApi } from './eval';
 import { registerRemote, type RemoteApi } from './remote';
 import { registerLocal, type LocalApi } from './drafting';
 import { registerLineage, type LineageApi } from './lineage';
+import { registerWalkthrough, type WalkthroughApi } from './walkthrough';
 import { version } from '../package.json';
 
 /** What `activate` returns: used by the in-VS Code tests and by other extensions. */
@@ -32,6 +33,7 @@ export interface DcdStudioApi {
   local: LocalApi;
   remote: RemoteApi;
   lineage: LineageApi;
+  walkthrough: WalkthroughApi;
 }
 
 export function activate(context: vscode.ExtensionContext): DcdStudioApi {
@@ -51,11 +53,12 @@ export function activate(context: vscode.ExtensionContext): DcdStudioApi {
   const evalApi = registerEval(context, services);
   const local = registerLocal(context, services);
   const lineage = registerLineage(context, services);
+  const walkthrough = registerWalkthrough(context, services);
   // Disposed after every feature: job followers stop before the engine closes their sessions.
   context.subscriptions.push(services.hosts);
   return {
     version, corpora: corpora.view, hosts: remote.view, audits: corpora.audits, samplePanel: corpora.samplePanel,
-    traces, workbench, eval: evalApi, local, remote, lineage,
+    traces, workbench, eval: evalApi, local, remote, lineage, walkthrough,
   };
 }
 
