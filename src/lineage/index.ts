@@ -56,7 +56,7 @@ export function registerLineage(context: vscode.ExtensionContext, services: Exte
   // Local job folders live outside the workspace: scan each finished one's run folder too.
   const jobRoots = async () => {
     const runs = (await engine.list().catch(() => []))
-      .flatMap((j) => (j.host?.kind === 'local' && j.remote?.jobDir && j.status === 'succeeded' ? [path.join(j.remote.jobDir, 'run')] : []));
+      .flatMap((j) => (j.host?.kind === 'local' && j.remote?.jobDir ? [path.join(j.remote.jobDir, 'run')] : []));
     await view.refresh(runs);
   };
 

@@ -54,17 +54,18 @@ export function registerWalkthrough(context: vscode.ExtensionContext, services: 
     return v as NonNullable<WalkthroughState[K]>;
   };
 
+  const settled = async (id: string, token?: vscode.CancellationToken): Promise<JobRecord> => {
+    for (;;) {
+      const rec = await services.hosts.engine.store.get(id);
+      if (!rec) throw new Error(`no job ${id} in the job history`);
+      if (isTerminal(rec.status)) return rec;
+      if (token?.isCancellationRequested) throw new vscode.CancellationError();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
   const waitForJob = async (id: string): Promise<JobRecord> => vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `DCD: waiting for training job ${id} to finish`, cancellable: true },
-    async (_p, token) => {
-      for (;;) {
-        const rec = await services.hosts.engine.store.get(id);
-        if (!rec) throw new Error(`no job ${id} in the job history`);
-        if (isTerminal(rec.status)) return rec;
-        if (token.isCancellationRequested) throw new vscode.CancellationError();
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    });
+    (_p, token) => settled(id, token));
 
   const c = services.commands;
   context.subscriptions.push(
@@ -88,7 +89,11 @@ export function registerWalkthrough(context: vscode.ExtensionContext, services: 
       const exportDir = needs('exportDir', 'Build the training export');
       const rec = await run<JobRecord | undefined>('dcd.trainOnHost', { exportDir, host: 'local', preset: WALKTHROUGH_RECIPE.preset, model: WALKTHROUGH_RECIPE.model, showChart: true });
       if (!rec) return undefined;
-      await save({ job: rec.id, modelDir: rec.remote ? path.join(rec.remote.jobDir, 'run', 'final') : undefined });
+      const modelDir = rec.remote ? path.join(rec.remote.jobDir, 'run', 'final') : undefined;
+      await save({ job: rec.id, modelDir });
+      // Once it has finished, show the trained model in the Lineage view: model → run → export → demo.dcd.jsonl.
+      void settled(rec.id).then((done) => (done.status === 'succeeded' && modelDir ? run('dcd.lineage.reveal', modelDir) : undefined))
+        .then(undefined, (err: Error) => services.output.appendLine(`walkthrough: ${err.message}`));
       return rec.id;
     }),
     c.registerCommand('dcd.walkthrough.evaluate', async () => {
