@@ -57,12 +57,13 @@ export function registerLineage(context: vscode.ExtensionContext, services: Exte
   const jobRoots = async () => {
     const runs = (await engine.list().catch(() => []))
       .flatMap((j) => (j.host?.kind === 'local' && j.remote?.jobDir ? [path.join(j.remote.jobDir, 'run')] : []));
-    await view.refresh(runs);
+    await view.include(runs);
   };
 
   const watcher = vscode.workspace.createFileSystemWatcher('**/{*.jsonl,manifest.json,dcd_training.json,dcd_lineage.json}');
   let timer: NodeJS.Timeout | undefined;
   const later = () => {
+    if (!view.current()) return; // not shown yet: the first look scans
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => { void view.refresh().catch((err: Error) => services.output.appendLine(`lineage: ${err.message}`)); }, 500);
   };

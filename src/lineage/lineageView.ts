@@ -48,6 +48,12 @@ export class LineageView implements vscode.TreeDataProvider<LineageNode>, vscode
     return g;
   }
 
+  /** Adds folders to scan beside the roots; rescans only if the view has been shown already. */
+  async include(paths: string[]): Promise<void> {
+    for (const p of paths) this.extra.add(p);
+    if (this.graph) await this.refresh();
+  }
+
   current(): LineageGraph | undefined {
     return this.graph;
   }
