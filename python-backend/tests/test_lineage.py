@@ -39,5 +39,38 @@ class RunLineageTest(unittest.TestCase):
                                                "train_py_sha256": hashlib.sha256(train_py.read_bytes()).hexdigest()})
 
 
+class HostLineageTest(unittest.TestCase):
+    """dcd_backend.lineage (for evaluations on a host) agrees with `dcd lineage` (TypeScript)."""
+
+    def test_folder_hash_and_eval_sidecar_match_the_typescript_reader(self):
+        import subprocess
+        from dcd_backend.lineage import folder_hash, write_eval_sidecar
+        root = tmpdir(self)
+        model = root / "final"
+        (model / "sub").mkdir(parents=True)
+        (model / "config.json").write_text("{}", encoding="utf-8")
+        (model / "dcd_training.json").write_text('{"config": {}}', encoding="utf-8")
+        (model / "sub" / "é.bin").write_bytes(bytes(range(256)))
+        out = root / "evals"
+        shutil.copytree(REPO / "test" / "fixtures" / "lmeval" / "gemma3-12b-u1_tuned_gsm8k5shot", out / "m")
+        rec = write_eval_sidecar(out, model, ["gsm8k"], 3, "job-1", "gpu")
+        self.assertEqual(rec["parents"][0]["sha256"], folder_hash(model))
+        self.assertEqual(sorted(rec["files"]), ["m/results_2025-09-09T13-31-53.431753.json",
+                                                "m/samples_gsm8k_2025-09-09T13-31-53.431753.jsonl"])
+        r = subprocess.run(["node", "--import", "tsx", str(REPO / "src" / "cli" / "index.ts"), "lineage", str(out),
+                            "--root", str(root), "--no-cache", "--json"], cwd=REPO, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        report = json.loads(r.stdout)
+        self.assertEqual(report["target"]["kind"], "eval")
+        self.assertEqual(report["target"]["problems"], [])
+        self.assertEqual([(n["kind"], n["id"], n["sha256"]) for n in report["ancestors"][:1]],
+                         [("model", str(model.resolve()), folder_hash(model))])
+        self.assertFalse(report["target"]["stale"])
+        (model / "config.json").write_text('{"changed": true}', encoding="utf-8")
+        r = subprocess.run(["node", "--import", "tsx", str(REPO / "src" / "cli" / "index.ts"), "lineage", str(out),
+                            "--root", str(root), "--no-cache", "--json"], cwd=REPO, capture_output=True, text=True, timeout=120)
+        self.assertTrue(json.loads(r.stdout)["target"]["stale"])
+
+
 if __name__ == "__main__":
     unittest.main()
