@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { artifactAt, HashCache, jsonNode, type JsonNode, type LineageNode } from '../core/lineage';
+import { artifactAt, HashCache, jsonNode, type JsonNode, type LineageGraph, type LineageNode } from '../core/lineage';
 import type { ExtensionServices } from '../services';
 import { LineageView } from './lineageView';
 import { buildExport, type BuildExportArgs, type BuiltExport } from './buildExport';
@@ -22,6 +22,14 @@ export interface LineageApi {
 }
 
 const asPath = (v: string | vscode.Uri) => (v instanceof vscode.Uri ? v.fsPath : v);
+
+/** The view's message after a scan: how many nodes are stale, and the first change that made them so. */
+export function staleSummary(g: LineageGraph): string | undefined {
+  const stale = [...g.nodes.values()].filter((n) => n.stale);
+  if (!stale.length) return undefined;
+  const cause = stale.flatMap((n) => n.changes.filter((c) => c.node === n.id))[0];
+  return `${stale.length} stale${cause ? ` — ${cause.message}` : ''}`;
+}
 
 export function registerLineage(context: vscode.ExtensionContext, services: ExtensionServices): LineageApi {
   const storage = context.globalStorageUri.fsPath;
@@ -65,14 +73,19 @@ export function registerLineage(context: vscode.ExtensionContext, services: Exte
   const later = () => {
     if (!view.current()) return; // not shown yet: the first look scans
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => { void view.refresh().catch((err: Error) => services.output.appendLine(`lineage: ${err.message}`)); }, 500);
+    timer = setTimeout(() => { void view.refresh().then((g) => { treeView.message = staleSummary(g); }).catch((err: Error) => services.output.appendLine(`lineage: ${err.message}`)); }, 500);
   };
   context.subscriptions.push(
     view, treeView, watcher,
     watcher.onDidChange(later), watcher.onDidCreate(later), watcher.onDidDelete(later),
     vscode.window.registerFileDecorationProvider(view),
     { dispose: () => { if (timer) clearTimeout(timer); } },
-    services.commands.registerCommand('dcd.lineage.refresh', async () => { await jobRoots(); await view.refresh(); }),
+    services.commands.registerCommand('dcd.lineage.refresh', async () => {
+      await jobRoots();
+      const g = await view.refresh();
+      treeView.message = staleSummary(g);
+      return staleSummary(g);
+    }),
     services.commands.registerCommand('dcd.lineage.reveal', async (target?: string | vscode.Uri) => {
       const t = target ?? vscode.window.activeTextEditor?.document.uri;
       if (!t) throw new Error('no file: run it on a corpus, an export, a run or model folder, or a results file');

@@ -97,5 +97,20 @@ describe('The walkthrough, button by button', () => {
     }
     assert.equal(await view.locator('.monaco-list-row', { hasText: 'stale' }).count(), 0);
     await screenshot(page, 'walkthrough-lineage');
+
+    // One sample edited after training: the export, the run and the model turn stale.
+    const file = path.join(wb.folder, 'demo.dcd.jsonl');
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const sample = JSON.parse(lines[4]) as { text: string };
+    sample.text = sample.text.replace('<|im_start|>think', '<|im_start|>think\nFirst, restate the problem.');
+    lines[4] = JSON.stringify(sample);
+    fs.writeFileSync(file, lines.join('\n'));
+    await runCommand(page, 'DCD: Refresh Lineage');
+    for (const [label, kind] of [['demo-smoke', 'export'], ['run', 'run'], ['final', 'model']]) {
+      await view.locator('.monaco-list-row', { hasText: label }).filter({ hasText: new RegExp(`${kind} · [0-9a-f]{12} · stale`) }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    }
+    // The view's message names the change: the corpus, its hashes, the line.
+    await view.getByText(/^3 stale — corpus demo\.dcd\.jsonl changed since this export was made: sha256 [0-9a-f]{12} → [0-9a-f]{12}; 1 sample edited \(line 5\)/).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot(page, 'walkthrough-lineage-stale');
   });
 });
