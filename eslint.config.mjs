@@ -4,7 +4,7 @@
 import tseslint from 'typescript-eslint';
 
 /** The extension's feature folders (thin VS Code adapters), each registered by activate. */
-const FEATURES = ['corpora', 'traces', 'workbench', 'remote', 'eval', 'drafting'];
+const FEATURES = ['corpora', 'traces', 'workbench', 'remote', 'eval', 'drafting', 'lineage', 'walkthrough'];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', '.venv/**', '.dcd-test/**', 'python-backend/**', '.cache/**', 'test-results/**', 'bench/results.json'] },

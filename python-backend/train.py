@@ -440,12 +440,31 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
              "precision": precision, "loss_norm": args.loss_norm, "weights_dtype": str(dtype).replace("torch.", ""),
              "compute_dtype": str(compute_dtype).replace("torch.", ""),
              "saved_dtype": str(save_dtype).replace("torch.", ""),
-             "attn": loaded.attn, "notes": loaded.notes + notes}, indent=2) + "\n", encoding="utf-8")
+             "attn": loaded.attn, "notes": loaded.notes + notes,
+             "lineage": run_lineage(args, export, config, precision)}, indent=2) + "\n", encoding="utf-8")
     distributed.barrier(info)
     events.emit("checkpoint", step=plan.total_steps, path=str(final_dir), reason="final")
     events.emit("done", step=plan.total_steps, final_loss=step_loss, model_dir=str(final_dir),
                 elapsed_s=round(elapsed_before + time.time() - t_loop, 3))
     return 0
+
+
+def run_lineage(args, export, config: dict, precision: str) -> dict:
+    """docs/FORMATS.md §6: the export this run trained on, by path and the sha256 of its
+    manifest.json (which holds every array file's hash and the corpus hash), and what ran."""
+    import hashlib
+    import dcd_backend
+    export_dir = Path(args.data).resolve()
+    return {
+        "format": "dcd-lineage", "version": 1, "kind": "run",
+        "parents": [{"kind": "export", "path": str(export_dir),
+                     "sha256": hashlib.sha256((export_dir / "manifest.json").read_bytes()).hexdigest(),
+                     "fingerprint": export.fingerprint()}],
+        "recipe": {k: v for k, v in config.items() if k != "export"},
+        "precision": precision, "loss_norm": args.loss_norm,
+        "code_version": {"dcd_backend": dcd_backend.__version__,
+                         "train_py_sha256": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()},
+    }
 
 
 def finished_run(run_dir: Path, config: dict):

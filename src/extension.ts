@@ -16,6 +16,8 @@ import { registerWorkbench, type WorkbenchApi } from './workbench';
 import { registerEval, type EvalApi } from './eval';
 import { registerRemote, type RemoteApi } from './remote';
 import { registerLocal, type LocalApi } from './drafting';
+import { registerLineage, type LineageApi } from './lineage';
+import { registerWalkthrough, type WalkthroughApi } from './walkthrough';
 import { version } from '../package.json';
 
 /** What `activate` returns: used by the in-VS Code tests and by other extensions. */
@@ -30,6 +32,8 @@ export interface DcdStudioApi {
   eval: EvalApi;
   local: LocalApi;
   remote: RemoteApi;
+  lineage: LineageApi;
+  walkthrough: WalkthroughApi;
 }
 
 export function activate(context: vscode.ExtensionContext): DcdStudioApi {
@@ -48,11 +52,13 @@ export function activate(context: vscode.ExtensionContext): DcdStudioApi {
   const remote = registerRemote(context, services);
   const evalApi = registerEval(context, services);
   const local = registerLocal(context, services);
+  const lineage = registerLineage(context, services);
+  const walkthrough = registerWalkthrough(context, services);
   // Disposed after every feature: job followers stop before the engine closes their sessions.
   context.subscriptions.push(services.hosts);
   return {
     version, corpora: corpora.view, hosts: remote.view, audits: corpora.audits, samplePanel: corpora.samplePanel,
-    traces, workbench, eval: evalApi, local, remote,
+    traces, workbench, eval: evalApi, local, remote, lineage, walkthrough,
   };
 }
 

@@ -34,6 +34,7 @@ export class WorkbenchPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   selectedKey: number | null = null;
   mode: 'list' | 'sample' | 'pair' = 'list';
+  private shownPair: PairView | undefined;
   /** The last view state the webview asked for. */
   viewState: WorkbenchViewState | null = null;
   /** ms from resolving the editor to the first rows on screen. */
@@ -96,6 +97,8 @@ export class WorkbenchPanel implements vscode.Disposable {
     });
     if (document.isLoaded) this.channel.endpoint.emit('loaded', { rows: document.doc.rows().length });
     this.channel.endpoint.emit('tokens', document.tokenProgress);
+    // A pair asked for while the page was hidden (revealed, so reloaded) went to the discarded page: show it again.
+    if (this.mode === 'pair' && this.shownPair) this.channel.endpoint.emit('showPair', this.shownPair);
   }
 
   /** Resolves once the webview has painted its first rows. */
@@ -185,6 +188,7 @@ export class WorkbenchPanel implements vscode.Disposable {
     const pair = findPair(this.document.doc, { key });
     if (pair) {
       this.mode = 'pair';
+      this.shownPair = pair;
       this.selectedKey = pair.right.key;
       this.channel.endpoint.emit('showPair', pair);
     }

@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
   await import('./evalOffline.test');
   await import('./jobs.test');
   await import('./local.test');
+  await import('./lineage.test');
 
   const results: { title: string; state: string; error?: string; duration?: number }[] = [];
   await new Promise<void>((resolve, reject) => {

@@ -11,7 +11,8 @@ import { register as plan } from './plan';
 import { register as draft } from './draft';
 import { register as job } from './job';
 import { register as evalCmd } from './eval';
+import { register as lineage } from './lineage';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [corpus, results, contamination, verify, tokens, pack, plan, draft, job, evalCmd];
+export const COMMANDS: RegisterCommand[] = [corpus, results, contamination, verify, tokens, pack, plan, draft, job, evalCmd, lineage];

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { version } from '../../../package.json';
+import { lineageRecord, lineHashes, type LineageRecord } from '../lineage/record';
 import { checkCorpusBytes, errorsOf, formatProblem, type CorpusRead } from '../io/corpusInput';
 import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, IGNORE_INDEX, labelsFor, summarizeMask, MASK_FLAGS, maskFlagCounts, type MaskFlag, type MaskPolicy } from '../trace/mask';
 import { planTraining, type TrainingPlan } from './plan';
@@ -110,6 +111,8 @@ export interface ExportManifest {
   /** Samples left out by `dropFlagged`, with their flags. */
   dropped: Array<{ index: number; line: number; id: string | null; flags: Array<MaskFlag> }>;
   plan: TrainingPlan;
+  /** docs/FORMATS.md §6: the corpus this export was made from, by absolute path and sha256. */
+  lineage?: LineageRecord;
 }
 
 export interface PackOptions extends CorpusTokenOptions {
@@ -206,6 +209,7 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
     },
     flags, dropped,
     plan: planTraining(kept.length, opts.planPreset ?? 'paper', { tokens: total, trained_tokens: trained }),
+    lineage: lineageRecord('export', [{ kind: 'corpus', path: path.resolve(file), sha256: sha256Hex(bytes), line_sha256: lineHashes(bytes) }]),
   };
 
   const dir = path.resolve(outDir);
