@@ -36,8 +36,8 @@
 import { clearCompareCaches, compareAnswers, type Equivalence } from './compare';
 import { cleanAnswer, extractAnswer, extractGold, type Extraction } from './extract';
 
-export { extractAnswer, extractGold, findBoxed, lastNumber } from './extract';
-export type { Extraction } from './extract';
+export { boxedAnswer, extractAnswer, extractCandidates, extractGold, findBoxed, lastNumber } from './extract';
+export type { Candidate, Extraction } from './extract';
 export { normalizeAnswer } from './normalize';
 export type { NormalizedAnswer } from './normalize';
 export { convertLatex } from './latex';

@@ -24,7 +24,7 @@ const REPLACEMENTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)(?![a-zA-Z])/g, ''],
   [/\\(?:left|right)\s*\.(?![0-9])/g, ''],
   [/\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|bigg|Bigg|big|Big)(?![a-zA-Z])/g, ''],
-  [/,\\!/g, ','], [/(?<!\\)\\!/g, ''], [/(?<!\\)\\[,;: >]/g, ' '], [/\\q?quad(?![a-zA-Z])/g, ' '], [/~/g, ' '],
+  [/,\\!\s*/g, ','], [/…|\\[lc]?dots(?![a-zA-Z])/g, '...'], [/(?<!\\)\\!/g, ''], [/(?<!\\)\\[,;: >]/g, ' '], [/\\q?quad(?![a-zA-Z])/g, ' '], [/~/g, ' '],
   [/\\[dtc]frac(?![a-zA-Z])/g, '\\frac'], [/\\[dt]binom(?![a-zA-Z])/g, '\\binom'],
   [/\\(?:leq|leqslant)(?![a-zA-Z])/g, '\\le'], [/\\(?:geq|geqslant)(?![a-zA-Z])/g, '\\ge'],
   [/\\neq(?![a-zA-Z])/g, '\\ne'], [/\\varnothing(?![a-zA-Z])/g, '\\emptyset'],
@@ -105,7 +105,7 @@ function chainValue(s: string): string {
   const arithmetic = !hasFreeVariables(chain[0]);
   // `5x - 7y + 4 = 0` is an equation, not a computation: kept.
   if (chain.length > 2) return lastSeg;
-  if (chain.length === 2 && arithmetic && PLAIN_NUMBER.test(lastSeg.replace(/,/g, ''))) return lastSeg;
+  if (chain.length === 2 && arithmetic) return lastSeg;
   return s;
 }
 
@@ -122,7 +122,8 @@ export function normalizeAnswer(raw: string): NormalizedAnswer {
   s = s.replace(/\s+/g, ' ').trim();
   if (/(?:\\%|%|\b(?:percent(?:age)?|pct))$/.test(s)) { percent = true; s = s.replace(/\s*(?:\\%|%|\b(?:percent(?:age)?|pct))$/, ''); }
   s = s.replace(/\\%|%/g, '');
-  s = s.replace(/^(?:[\s*]|\.(?!\d))+|[\s*.,;]+$/g, '');
+  s = s.replace(/^(?:[\s*]|\.(?!\d))+/, '');
+  if (!s.endsWith('...')) s = s.replace(/[\s*.,;]+$/, '');
   s = s.replace(/^(?:\\approx|\\sim|≈)\s*/, '');
   // "2 or 3", "1 and -1": a list, when the rest is math rather than prose.
   if (/\s(?:or|and)\s/.test(s)) {
