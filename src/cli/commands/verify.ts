@@ -7,7 +7,7 @@
  * By default the final answer is extracted from --pred (a draft) and a_gt
  * from --gold (an s1K solution); --pred-is-answer / --gold-is-answer take
  * them as bare answers. JSON output: {"equivalent","pred_answer","gold_answer","rule"}
- * per pair; a malformed --pairs line prints {"error","line"} and the exit
+ * per pair, plus "reason" when "equivalent" is null; a malformed --pairs line prints {"error","line"} and the exit
  * code becomes 1.
  */
 import { readFileSync } from 'node:fs';
@@ -28,13 +28,15 @@ interface VerifyCliOptions {
 }
 
 function result(v: Verification): Verification {
-  return { equivalent: v.equivalent, pred_answer: v.pred_answer, gold_answer: v.gold_answer, rule: v.rule };
+  const out: Verification = { equivalent: v.equivalent, pred_answer: v.pred_answer, gold_answer: v.gold_answer, rule: v.rule };
+  if (v.equivalent === null && v.reason) out.reason = v.reason; // added field: why it is undecidable
+  return out;
 }
 
 function humanLine(v: Verification): string {
   const verdict = v.equivalent === true ? 'equivalent' : v.equivalent === false ? 'not equivalent' : 'undecidable';
   const show = (s: string | null) => (s === null ? '(none)' : JSON.stringify(s.length > 80 ? s.slice(0, 77) + '...' : s));
-  return `${verdict} (${v.rule}): pred ${show(v.pred_answer)} vs gold ${show(v.gold_answer)}`;
+  return `${verdict} (${v.rule}): pred ${show(v.pred_answer)} vs gold ${show(v.gold_answer)}${v.equivalent === null && v.reason ? `: ${v.reason}` : ''}`;
 }
 
 function fieldText(row: Record<string, unknown>, field: string): string | null {

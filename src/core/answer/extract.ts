@@ -108,7 +108,7 @@ function captureAfter(text: string, pos: number): string | null {
     if (end > 0) return s.slice(mathOpen[1].length, end);
   }
   // The rest of the line, cut at the end of the sentence.
-  const nl = s.indexOf('\n');
+  const nl = s.search(/\n|<\/?[a-z|]/i);
   let line = nl >= 0 ? s.slice(0, nl) : s;
   const stop = /(?:[^\d\s.]|\d)\.(?=\s|$)|\s\.(?=\s|$)/.exec(line);
   if (stop) line = line.slice(0, stop.index + (line[stop.index] === ' ' ? 0 : 1));
@@ -322,6 +322,9 @@ export function extractAnswer(text: string): Extraction {
     if (inner) return inner;
     const ans = cleanAnswer(tag);
     if (ans && ans.length <= 120 && proseWords(ans) <= 3) return { answer: ans, rule: 'answer-tag' };
+    // A sentence as the tagged answer ("Therefore, there are 9 divisors of 196."): kept whole; the comparison
+    // reads its only number, or is undecided when it holds several.
+    if (ans && ans.length <= 300 && tag.trim().indexOf('\n\n') < 0) return { answer: ans, rule: 'answer-tag' };
   }
   const section = answerSection(text);
   const stated = (section !== null ? extractStated(section) : null) ?? extractStated(text);

@@ -34,6 +34,7 @@
  * decimals.
  */
 import { clearCompareCaches, compareAnswers, type Equivalence } from './compare';
+export { compareAnswers, parseChoice } from './compare';
 import { cleanAnswer, extractAnswer, extractGold, type Extraction } from './extract';
 
 export { boxedAnswer, extractAnswer, extractCandidates, extractGold, findBoxed, lastNumber } from './extract';
@@ -43,7 +44,11 @@ export type { NormalizedAnswer } from './normalize';
 export { convertLatex } from './latex';
 export { REL_TOL } from './compare';
 
-export interface Verification { equivalent: boolean | null; pred_answer: string | null; gold_answer: string | null; rule: string }
+export interface Verification {
+  equivalent: boolean | null; pred_answer: string | null; gold_answer: string | null; rule: string;
+  /** Why the verdict is null (undecidable, or no gold answer), or why an answer is missing. */
+  reason?: string;
+}
 
 export interface VerifyOptions {
   /** `pred` is already a bare answer: do not extract. */
@@ -53,9 +58,9 @@ export interface VerifyOptions {
 }
 
 /** Compares two already-extracted answers. */
-export function answersEquivalent(a: string, b: string): { equivalent: boolean | null; rule: string } {
+export function answersEquivalent(a: string, b: string): { equivalent: boolean | null; rule: string; reason?: string } {
   const r: Equivalence = compareAnswers(a, b);
-  return { equivalent: r.equivalent, rule: r.rule };
+  return r.reason ? { equivalent: r.equivalent, rule: r.rule, reason: r.reason } : { equivalent: r.equivalent, rule: r.rule };
 }
 
 const goldCache = new Map<string, Extraction>();
@@ -87,8 +92,11 @@ function bare(answer: string): Extraction {
 export function verify(pred: string, gold: string, opts: VerifyOptions = {}): Verification {
   const g = opts.goldIsAnswer ? bare(gold) : cachedGold(gold);
   const p = opts.predIsAnswer ? bare(pred) : extractAnswer(pred);
-  if (g.answer === null) return { equivalent: false, pred_answer: p.answer, gold_answer: null, rule: 'no-gold-answer' };
+  // No gold: undecidable (null), never a verdict to train on.
+  if (g.answer === null) return { equivalent: null, pred_answer: p.answer, gold_answer: null, rule: 'no-gold-answer', reason: g.reason ?? 'no gold answer' };
   if (p.answer === null) return { equivalent: false, pred_answer: null, gold_answer: g.answer, rule: 'no-pred-answer' };
   const r = compareAnswers(p.answer, g.answer);
-  return { equivalent: r.equivalent, pred_answer: p.answer, gold_answer: g.answer, rule: r.rule };
+  const v: Verification = { equivalent: r.equivalent, pred_answer: p.answer, gold_answer: g.answer, rule: r.rule };
+  if (r.reason) v.reason = r.reason;
+  return v;
 }

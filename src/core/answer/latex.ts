@@ -197,7 +197,7 @@ class Converter {
       if (c === '\\') {
         const save = this.pos;
         const name = this.readCommandName();
-        if (CONSTANTS[name] || GREEK.has(name)) { out += (out ? '*' : '') + this.command(name); continue; }
+        if (CONSTANTS[name] || GREEK.has(name) || name === 'frac' || name === 'sqrt') { out += (out ? '*' : '') + this.command(name); continue; }
         this.pos = save;
       }
       break;

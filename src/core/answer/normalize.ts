@@ -124,7 +124,7 @@ export function normalizeAnswer(raw: string): NormalizedAnswer {
   s = s.replace(/\\%|%/g, '');
   s = s.replace(/^(?:[\s*]|\.(?!\d))+/, '');
   if (!s.endsWith('...')) s = s.replace(/[\s*.,;]+$/, '');
-  s = s.replace(/^(?:\\approx|\\sim|≈)\s*/, '');
+  s = s.replace(/^(?:\\approx|\\sim|≈|\\(?:Rightarrow|implies|therefore|to|Longrightarrow)(?![a-zA-Z])|∴|=)\s*/, '');
   // "2 or 3", "1 and -1": a list, when the rest is math rather than prose.
   if (/\s(?:or|and)\s/.test(s)) {
     const list = s.replace(/\s*,?\s+(?:or|and)\s+/g, ', ');

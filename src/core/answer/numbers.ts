@@ -85,6 +85,16 @@ export function soleNumber(s: string): Rational | null {
   return parseRational(nums[0].replace(/,/g, ''));
 }
 
+/** Every number written in a prose answer (thousands commas removed; digits glued to letters skipped). */
+export function numbersIn(s: string): Rational[] {
+  const out: Rational[] = [];
+  for (const m of s.matchAll(/(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]*\d)/g)) {
+    const r = parseRational(m[0].replace(/,/g, ''));
+    if (r) out.push(r);
+  }
+  return out;
+}
+
 /** A base-n numeral `4210_7` / `4210_{7}` (base 2..36): its value, or null. */
 export function baseNumeral(s: string): { digits: string; base: number; value: bigint } | null {
   const m = /^([0-9A-Za-z]+)_\{?(\d{1,2})\}?$/.exec(s);

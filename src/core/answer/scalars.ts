@@ -8,7 +8,7 @@
 import { seededRandom } from '../random';
 import { all, create, parse, simplify, typeOf, type MathJsInstance, type MathNode, type EvalFunction } from 'mathjs';
 import { convertLatex } from './latex';
-import { baseNumeral, clockTime, makeRational, parseRational, rationalsEqual, rationalToNumber, soleNumber, type Rational } from './numbers';
+import { baseNumeral, clockTime, makeRational, numbersIn, parseRational, rationalsEqual, rationalToNumber, soleNumber, type Rational } from './numbers';
 
 export interface Equivalence { equivalent: boolean | null; rule: string; reason?: string }
 
@@ -227,6 +227,9 @@ export function compareScalars(a: ScalarInfo, b: ScalarInfo): Equivalence {
   const na = baseNumeral(a.compact);
   const nb = baseNumeral(b.compact);
   if (na || nb) {
+    // `4210` for `4210_5`: the same digits, the base being the one the question asked for.
+    if (na && !nb && b.rational && /^\d+$/.test(b.compact)) return na.digits === b.compact ? { equivalent: true, rule: 'normalized-string' } : MISMATCH;
+    if (nb && !na && a.rational && /^\d+$/.test(a.compact)) return nb.digits === a.compact ? { equivalent: true, rule: 'normalized-string' } : MISMATCH;
     if (na && nb) return na.value === nb.value && (na.base === nb.base || na.digits === nb.digits) ? { equivalent: true, rule: 'numeric' } : MISMATCH;
     return MISMATCH;
   }
@@ -239,6 +242,11 @@ export function compareScalars(a: ScalarInfo, b: ScalarInfo): Equivalence {
     const rb = b.rational ?? (b.isText ? soleNumber(b.text) : null);
     if (ra && rb && (a.isText !== b.isText)) {
       return rationalsEqual(ra, rb) ? { equivalent: true, rule: 'numeric' } : MISMATCH;
+    }
+    // A sentence with several numbers, one of them the other answer's: which one it states cannot be told.
+    const [prose, value] = a.isText ? [a, b.rational] : [b, a.rational];
+    if (a.isText !== b.isText && value && numbersIn(prose.text).some((r) => rationalsEqual(r, value))) {
+      return undecidable('a sentence with several numbers, one of them equal to the other answer');
     }
     const fold = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
     if (a.isText && b.isText && fold(a.text) === fold(b.text)) return { equivalent: true, rule: 'normalized-string' };

@@ -12,7 +12,7 @@ import { clockTime, decimalComma, rationalsEqual } from './numbers';
 export type Struct =
   | { kind: 'scalar'; info: ScalarInfo }
   | { kind: 'seq'; open: string; close: string; items: Struct[] }
-  | { kind: 'set'; items: Struct[]; bare: boolean }
+  | { kind: 'set'; items: Struct[]; bare: boolean; pm?: boolean }
   | { kind: 'union'; parts: Struct[] }
   /** `L = R`, kept as L - R (equal when proportional); `label`/`value` when L is a name (`y = 2x + 1`). */
   | { kind: 'equation'; info: ScalarInfo; label: string | null; value: Struct | null }
@@ -59,6 +59,11 @@ function parseRelation(t: string, percent: boolean): Struct | null {
   return null;
 }
 
+/** `\{1 \pm \sqrt5, -2\}`: the two values of a `\pm` item are members of the enclosing set. */
+function flattenPm(items: Struct[]): Struct[] {
+  return items.flatMap((it) => (it.kind === 'set' && it.pm ? it.items : [it]));
+}
+
 export function parseStruct(text: string, percent: boolean): Struct {
   let t = text.trim();
   // A plain TeX group around the whole answer: `{1,3}`.
@@ -70,7 +75,7 @@ export function parseStruct(text: string, percent: boolean): Struct {
   if (mat) return mat;
   if (t.startsWith('\\{') && t.endsWith('\\}') && matchAnyBracket(t, 0) === t.length - 1) {
     const inner = t.slice(2, -2).trim();
-    return { kind: 'set', items: inner ? splitTopLevel(inner, ',').map((p) => parseStruct(p, false)) : [], bare: false };
+    return { kind: 'set', items: inner ? flattenPm(splitTopLevel(inner, ',').map((p) => parseStruct(p, false))) : [], bare: false };
   }
   if ((t[0] === '(' || t[0] === '[') && (t.endsWith(')') || t.endsWith(']')) && matchAnyBracket(t, 0) === t.length - 1) {
     const inner = t.slice(1, -1);
@@ -79,12 +84,14 @@ export function parseStruct(text: string, percent: boolean): Struct {
     if ((t[0] === '(') === t.endsWith(')')) return parseStruct(inner, percent);
   }
   const items = splitTopLevel(t, ',');
-  if (items.length > 1) return { kind: 'set', items: items.map((p) => parseStruct(p, false)), bare: true };
+  // A sentence with commas is prose, not a list.
+  if (items.length > 1 && (t.replace(/\\[a-zA-Z]+/g, ' ').match(/[A-Za-z]{4,}/g) ?? []).length >= 2) return { kind: 'scalar', info: scalarInfo(t, percent) };
+  if (items.length > 1) return { kind: 'set', items: flattenPm(items.map((p) => parseStruct(p, false))), bare: true };
   for (const pm of ['\\pm', '\\mp']) {
     const parts = splitTopLevel(t, pm);
     if (parts.length === 2) {
       const [x, y] = parts.map((p) => p.trim());
-      return { kind: 'set', items: [x ? `${x}+${y}` : y, x ? `${x}-(${y})` : `-(${y})`].map((p) => parseStruct(p, false)), bare: false };
+      return { kind: 'set', items: [x ? `${x}+${y}` : y, x ? `${x}-(${y})` : `-(${y})`].map((p) => parseStruct(p, false)), bare: false, pm: true };
     }
   }
   const rel = parseRelation(t, percent);
