@@ -3,6 +3,8 @@
 // comment) rewritten the way model outputs write them, or taken from the real drafts of the fixtures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { answersEquivalent, extractAnswer, extractCandidates, extractGold, verify } from '../../src/core/answer';
 
 type Case = [pred: string, gold: string, expected: boolean | null];
@@ -159,4 +161,12 @@ test('undecidable is null with a reason, never a guess: unreadable golds, severa
   const sole = verify('<think>…</think> <answer> Hence, the degree of $f$ is 3. </answer>', '3', { goldIsAnswer: true });
   assert.equal(sole.equivalent, true);
   assert.equal(verify('<answer> Hence, the degree of $f$ is 4. </answer>', '3', { goldIsAnswer: true }).equivalent, false);
+});
+
+test('MATH-500 gold rewrites and near-misses of the oracle fixture keep their labels', () => {
+  const rows = readFileSync(join(__dirname, '..', 'fixtures', 'verifier', 'oracle_pairs.jsonl'), 'utf8').split('\n').filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { mode: string; pred: string; gold: string; expected?: boolean });
+  const labelled = rows.filter((r) => r.expected !== undefined);
+  assert.ok(labelled.length >= 40 && labelled.some((r) => r.expected) && labelled.some((r) => !r.expected));
+  check(labelled.map((r) => [r.pred, r.gold, r.expected as boolean]));
 });

@@ -175,7 +175,7 @@ export function lastNumber(text: string): string | null {
   return num;
 }
 
-const FINAL_RE = /\bfinal answer\b\**\s*(?:is\b|:|：)?\**/gi;
+const FINAL_RE = /\bfinal answer\b(?:\**\s*(?:is\b|:|：)\**|\*\*\s*(?=\n))/gi;
 
 /** An answer that a "final answer" statement may put ahead of an earlier box: math, a number, or a few words. */
 function answerLike(a: string): boolean {
@@ -222,7 +222,8 @@ function lastMathSpan(text: string): (Found & { end: number }) | null {
 
 // Plain-text answers, latest-ending wins: a matrix, a (3\sqrt5)/7, a tuple (7, 6), a fraction 2/3, a number.
 // A digit glued to a letter before it (`AZYUK2A`, `x2`) is never a number.
-const NUM = String.raw`(?<![A-Za-z_\d.,])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d])`;
+// Nor is an exponent or subscript (`x^2`, `a_3`), or the coefficient of a variable (`0.699x^2`, `3x + 1`).
+const NUM = String.raw`(?<![A-Za-z_\d.,^{])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d|\.\d)(?![a-zA-Z](?:[\^_(]|\s*[+\-*/=]))`;
 const PLAIN_ANSWER = new RegExp([
   String.raw`\\begin\{([pbBvV]?matrix)\}[\s\S]{1,400}?\\end\{\1\}`,
   String.raw`\([^()\n]{1,40}\)\s*/\s*\d+(?!\d|\.\d)`,

@@ -142,7 +142,9 @@ export function normalizeAnswer(raw: string): NormalizedAnswer {
     if (parts.length > 1) s = parts[0] && !isLabel(parts[0]) ? parts[0] : parts[parts.length - 1];
   }
   // `x = 5`, `x \in [1,2)`, and "x = 2, y = 3" item by item.
-  if (s.indexOf('=') >= 0 || s.indexOf('\\in') >= 0) {
+  // (Not in prose: "we know $S$ is 121, so $N = 11$" is a sentence, not a computation.)
+  const prose = (s.replace(/\\[a-zA-Z]+/g, ' ').match(/[A-Za-z]{4,}/g) ?? []).length >= 2;
+  if (!prose && (s.indexOf('=') >= 0 || s.indexOf('\\in') >= 0)) {
     s = chainValue(s);
     const items = splitTopLevel(s, ',');
     if (items.length > 1 && items.every((it) => ASSIGN.test(it.trim()))) s = items.map((it) => stripAssignment(it.trim())).join(', ');

@@ -245,8 +245,10 @@ export function compareScalars(a: ScalarInfo, b: ScalarInfo): Equivalence {
     }
     // A sentence with several numbers, one of them the other answer's: which one it states cannot be told.
     const [prose, value] = a.isText ? [a, b.rational] : [b, a.rational];
-    if (a.isText !== b.isText && value && numbersIn(prose.text).some((r) => rationalsEqual(r, value))) {
-      return undecidable('a sentence with several numbers, one of them equal to the other answer');
+    const other = a.isText ? b : a;
+    if (a.isText !== b.isText && ((value && numbersIn(prose.text).some((r) => rationalsEqual(r, value))) ||
+        (other.compact.length >= 3 && prose.compact.includes(other.compact)))) {
+      return undecidable('a sentence with several numbers or values, one of them equal to the other answer');
     }
     const fold = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
     if (a.isText && b.isText && fold(a.text) === fold(b.text)) return { equivalent: true, rule: 'normalized-string' };

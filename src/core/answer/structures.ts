@@ -59,6 +59,11 @@ function parseRelation(t: string, percent: boolean): Struct | null {
   return null;
 }
 
+/** Words of 4+ letters outside commands: 2 or more make a sentence. */
+function proseWordCount(t: string): number {
+  return (t.replace(/\\[a-zA-Z]+/g, ' ').match(/[A-Za-z]{4,}/g) ?? []).length;
+}
+
 /** `\{1 \pm \sqrt5, -2\}`: the two values of a `\pm` item are members of the enclosing set. */
 function flattenPm(items: Struct[]): Struct[] {
   return items.flatMap((it) => (it.kind === 'set' && it.pm ? it.items : [it]));
@@ -85,7 +90,7 @@ export function parseStruct(text: string, percent: boolean): Struct {
   }
   const items = splitTopLevel(t, ',');
   // A sentence with commas is prose, not a list.
-  if (items.length > 1 && (t.replace(/\\[a-zA-Z]+/g, ' ').match(/[A-Za-z]{4,}/g) ?? []).length >= 2) return { kind: 'scalar', info: scalarInfo(t, percent) };
+  if (items.length > 1 && proseWordCount(t) >= 2) return { kind: 'scalar', info: scalarInfo(t, percent) };
   if (items.length > 1) return { kind: 'set', items: flattenPm(items.map((p) => parseStruct(p, false))), bare: true };
   for (const pm of ['\\pm', '\\mp']) {
     const parts = splitTopLevel(t, pm);
@@ -94,7 +99,8 @@ export function parseStruct(text: string, percent: boolean): Struct {
       return { kind: 'set', items: [x ? `${x}+${y}` : y, x ? `${x}-(${y})` : `-(${y})`].map((p) => parseStruct(p, false)), bare: false, pm: true };
     }
   }
-  const rel = parseRelation(t, percent);
+  // A sentence ("60 sheets per week * 4 = 240 sheets") is prose, not a relation.
+  const rel = proseWordCount(t) >= 2 ? null : parseRelation(t, percent);
   if (rel) return rel;
   // A ratio `7:32` (integers or simple values on each side; a clock time `4:30 p.m.` stays a scalar).
   const ratio = splitTopLevel(t, ':');
