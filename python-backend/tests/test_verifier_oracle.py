@@ -16,7 +16,7 @@ class VerifierOracleTest(unittest.TestCase):
     def setUpClass(cls):
         cls.pairs = load_pairs()
         cls.ours, _ = ours(cls.pairs)
-        cls.mv, _ = math_verify(cls.pairs)
+        cls.mv, _, _ = math_verify(cls.pairs)
         cls.report = compare(cls.pairs, cls.ours, cls.mv)
         cls.adjudicated = {}
         for line in ADJUDICATIONS.read_text(encoding="utf8").splitlines():

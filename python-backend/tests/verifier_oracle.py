@@ -2,9 +2,9 @@
 
 The pairs are every labelled pair of test/fixtures/verifier/pairs.jsonl plus the real and constructed pairs of
 test/fixtures/verifier/oracle_pairs.jsonl (PROVENANCE.md says where each comes from). A pair has a `mode`:
-  bare          both sides are answers            (dcd verify --pred-is-answer --gold-is-answer)
-  pred-extract  the prediction is a full response (dcd verify --gold-is-answer)
-  extract       both sides are texts              (dcd verify)
+  bare          both sides are answers            (pred_is_answer and gold_is_answer on the --pairs line)
+  pred-extract  the prediction is a full response (gold_is_answer)
+  extract       both sides are texts              (neither)
 Math-Verify parses a bare answer wrapped in $…$ and a text as it is, and verifies gold against prediction.
 It decides (True/False) unless it extracts nothing from one side (None).
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
 FIXTURES = REPO / "test" / "fixtures" / "verifier"
-MODES = {"bare": ["--pred-is-answer", "--gold-is-answer"], "pred-extract": ["--gold-is-answer"], "extract": []}
 
 
 def load_pairs() -> list[dict]:
@@ -42,35 +42,35 @@ def load_pairs() -> list[dict]:
 
 
 def node_command() -> list[str]:
+    """`dcd` from the sources (tsx), or the built CLI named by DCD_CLI (the bench uses out/cli.js)."""
     node = os.environ.get("DCD_NODE") or shutil.which("node")
     if not node:
         raise RuntimeError("node is not on PATH (set DCD_NODE)")
-    return [node, "--import", "tsx", "src/cli/index.ts"]
+    built = os.environ.get("DCD_CLI")
+    return [node, built] if built else [node, "--import", "tsx", "src/cli/index.ts"]
 
 
-def ours(pairs: list[dict]) -> tuple[list[dict], float]:
-    """Our verdicts (the `dcd verify --pairs --json` objects, in pair order) and the seconds the CLI took."""
-    results: list[dict | None] = [None] * len(pairs)
-    seconds = 0.0
+def ours(pairs: list[dict]) -> tuple[list[dict], dict]:
+    """Our verdicts (the `dcd verify --pairs --json` objects, in pair order) and the CLI's wall and CPU seconds.
+
+    One process for all pairs: each line says which sides are bare answers (pred_is_answer / gold_is_answer)."""
     with tempfile.TemporaryDirectory(prefix="dcd-oracle-") as tmp:
-        for mode, flags in MODES.items():
-            idx = [k for k, p in enumerate(pairs) if p["mode"] == mode]
-            if not idx:
-                continue
-            file = Path(tmp) / f"{mode}.jsonl"
-            file.write_text("".join(json.dumps({"pred": pairs[k]["pred"], "gold": pairs[k]["gold"]}) + "\n" for k in idx), encoding="utf8")
-            t0 = time.perf_counter()
-            proc = subprocess.run([*node_command(), "verify", "--pairs", str(file), "--json", *flags], cwd=REPO,
-                                  capture_output=True, text=True, timeout=600)
-            seconds += time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise RuntimeError(f"dcd verify failed ({proc.returncode}): {proc.stderr[-2000:]}")
-            lines = [json.loads(l) for l in proc.stdout.splitlines() if l.strip()]
-            if len(lines) != len(idx):
-                raise RuntimeError(f"dcd verify printed {len(lines)} lines for {len(idx)} pairs")
-            for k, r in zip(idx, lines):
-                results[k] = r
-    return [r for r in results if r is not None], seconds
+        file = Path(tmp) / "pairs.jsonl"
+        file.write_text("".join(json.dumps({"pred": p["pred"], "gold": p["gold"], "pred_is_answer": p["mode"] == "bare",
+                                            "gold_is_answer": p["mode"] != "extract"}) + "\n" for p in pairs), encoding="utf8")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run([*node_command(), "verify", "--pairs", str(file), "--json"], cwd=REPO,
+                              capture_output=True, text=True, timeout=600)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dcd verify failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    lines = [json.loads(l) for l in proc.stdout.splitlines() if l.strip()]
+    if len(lines) != len(pairs):
+        raise RuntimeError(f"dcd verify printed {len(lines)} lines for {len(pairs)} pairs")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return lines, {"wall_s": wall, "cpu_s": cpu}
 
 
 def _mv_text(pair: dict, side: str) -> str:
@@ -79,11 +79,12 @@ def _mv_text(pair: dict, side: str) -> str:
     return f"${text}$" if bare else text
 
 
-def math_verify(pairs: list[dict]) -> tuple[list[bool | None], list[float]]:
-    """Math-Verify's decision per pair (None when it extracts nothing from a side) and the seconds each took."""
+def math_verify(pairs: list[dict]) -> tuple[list[bool | None], list[float], float]:
+    """Math-Verify's decision per pair (None when it extracts nothing from a side), the seconds each took, and the CPU seconds."""
     from math_verify import parse, verify
     out: list[bool | None] = []
     times: list[float] = []
+    cpu0 = time.process_time()
     for p in pairs:
         t0 = time.perf_counter()
         try:
@@ -93,7 +94,7 @@ def math_verify(pairs: list[dict]) -> tuple[list[bool | None], list[float]]:
         except Exception:  # noqa: BLE001 - any failure of the library is "no decision"
             out.append(None)
         times.append(time.perf_counter() - t0)
-    return out, times
+    return out, times, time.process_time() - cpu0
 
 
 def compare(pairs: list[dict], ours_results: list[dict], mv: list[bool | None]) -> dict:
@@ -114,13 +115,23 @@ def compare(pairs: list[dict], ours_results: list[dict], mv: list[bool | None]) 
 
 def bench() -> dict:
     pairs = load_pairs()
-    results, our_s = ours(pairs)
+    from math_verify import parse  # noqa: F401 - import time is not counted against Math-Verify
+    results, cli = ours(pairs)
+    # The CLI's fixed start-up (loading every command), measured alone: `dcd --version`.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([*node_command(), "--version"], cwd=REPO, capture_output=True, timeout=120, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    startup_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     t0 = time.perf_counter()
-    mv, times = math_verify(pairs)
+    mv, times, mv_cpu = math_verify(pairs)
     mv_s = time.perf_counter() - t0
-    return {"n_pairs": len(pairs), "ours_cli_seconds": our_s, "math_verify_seconds": mv_s,
-            "math_verify_pairs_per_s": len(pairs) / mv_s, "math_verify_max_pair_s": max(times),
-            "ours_cli_pairs_per_s": len(pairs) / our_s, **{k: v for k, v in compare(pairs, results, mv).items() if k != "disagreements"}}
+    n = len(pairs)
+    return {"n_pairs": n, "ours_cli_wall_s": cli["wall_s"], "ours_cli_cpu_s": cli["cpu_s"],
+            "ours_cli_pairs_per_s": n / cli["wall_s"], "ours_cli_pairs_per_cpu_s": n / cli["cpu_s"],
+            "ours_cli_startup_cpu_s": startup_cpu, "ours_cli_pairs_per_cpu_s_after_startup": n / max(cli["cpu_s"] - startup_cpu, 1e-3),
+            "math_verify_wall_s": mv_s, "math_verify_cpu_s": mv_cpu, "math_verify_pairs_per_s": n / mv_s,
+            "math_verify_pairs_per_cpu_s": n / mv_cpu, "math_verify_max_pair_s": max(times),
+            **{k: v for k, v in compare(pairs, results, mv).items() if k != "disagreements"}}
 
 
 if __name__ == "__main__":
@@ -129,5 +140,5 @@ if __name__ == "__main__":
     else:
         ps = load_pairs()
         res, _ = ours(ps)
-        m, _ = math_verify(ps)
+        m, _, _ = math_verify(ps)
         print(json.dumps(compare(ps, res, m), indent=1, ensure_ascii=False))

@@ -7,7 +7,8 @@
  * By default the final answer is extracted from --pred (a draft) and a_gt
  * from --gold (an s1K solution); --pred-is-answer / --gold-is-answer take
  * them as bare answers. JSON output: {"equivalent","pred_answer","gold_answer","rule"}
- * per pair, plus "reason" when "equivalent" is null; a malformed --pairs line prints {"error","line"} and the exit
+ * per pair, plus "reason" when "equivalent" is null; a --pairs line's boolean
+ * "pred_is_answer"/"gold_is_answer" fields override the two flags for that line; a malformed --pairs line prints {"error","line"} and the exit
  * code becomes 1.
  */
 import { readFileSync } from 'node:fs';
@@ -46,6 +47,12 @@ function fieldText(row: Record<string, unknown>, field: string): string | null {
   return null;
 }
 
+/** A --pairs line may say itself whether a side is a bare answer ("pred_is_answer", "gold_is_answer": booleans). */
+function lineOptions(row: Record<string, unknown>, base: VerifyOptions): VerifyOptions {
+  const flag = (v: unknown, d: boolean | undefined) => (typeof v === 'boolean' ? v : d);
+  return { predIsAnswer: flag(row.pred_is_answer, base.predIsAnswer), goldIsAnswer: flag(row.gold_is_answer, base.goldIsAnswer) };
+}
+
 function readInput(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -82,7 +89,7 @@ export function register(program: Command): void {
             const gold = fieldText(row.value, opts.goldField);
             if (pred === null) error = `field "${opts.predField}" is missing or not a string`;
             else if (gold === null) error = `field "${opts.goldField}" is missing or not a string`;
-            else v = verify(pred, gold, vopts);
+            else v = verify(pred, gold, lineOptions(row.value, vopts));
           }
           if (error !== null || v === null) {
             malformed++;
