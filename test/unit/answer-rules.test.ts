@@ -161,6 +161,11 @@ test('undecidable is null with a reason, never a guess: unreadable golds, severa
   const sole = verify('<think>…</think> <answer> Hence, the degree of $f$ is 3. </answer>', '3', { goldIsAnswer: true });
   assert.equal(sole.equivalent, true);
   assert.equal(verify('<answer> Hence, the degree of $f$ is 4. </answer>', '3', { goldIsAnswer: true }).equivalent, false);
+  // A tagged paragraph whose last sentence holds one math value (test/fixtures/corpus/drafts-mini.jsonl).
+  const tagged = '<answer> The total is \\(3 \\times 28 = 84\\) eggs. Since one dozen is 12, we have \\(84 \\div 12 = 7\\) dozens. Therefore, Claire eats \\(7\\) dozens of eggs in 4 weeks.</answer>';
+  assert.deepEqual(extractAnswer(tagged), { answer: '7', rule: 'answer-tag' });
+  assert.equal(verify(tagged, '7', { goldIsAnswer: true }).equivalent, true);
+  assert.equal(verify(tagged, '4', { goldIsAnswer: true }).equivalent, false);
 });
 
 test('MATH-500 gold rewrites and near-misses of the oracle fixture keep their labels', () => {

@@ -325,7 +325,13 @@ export function extractAnswer(text: string): Extraction {
     if (ans && ans.length <= 120 && proseWords(ans) <= 3) return { answer: ans, rule: 'answer-tag' };
     // A sentence as the tagged answer ("Therefore, there are 9 divisors of 196."): kept whole; the comparison
     // reads its only number, or is undecided when it holds several.
-    if (ans && ans.length <= 300 && tag.trim().indexOf('\n\n') < 0) return { answer: ans, rule: 'answer-tag' };
+    if (ans && ans.length <= 300 && tag.trim().indexOf('\n\n') < 0) {
+      // "… Therefore, Claire eats \(7\) dozens of eggs in 4 weeks.": the one math value of the last sentence.
+      const sentences = tag.trim().split(/(?<=[.!?])\s+(?=[A-Z\\$])/);
+      const spans = [...sentences[sentences.length - 1].matchAll(MATH_SPAN)].map((m) => spanAnswer(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '')).filter((a) => a !== null);
+      if (sentences.length > 1 && spans.length === 1) return { answer: spans[0] as string, rule: 'answer-tag' };
+      return { answer: ans, rule: 'answer-tag' };
+    }
   }
   const section = answerSection(text);
   const stated = (section !== null ? extractStated(section) : null) ?? extractStated(text);

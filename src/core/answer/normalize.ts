@@ -122,7 +122,7 @@ export function normalizeAnswer(raw: string): NormalizedAnswer {
   s = s.replace(/\s+/g, ' ').trim();
   if (/(?:\\%|%|\b(?:percent(?:age)?|pct))$/.test(s)) { percent = true; s = s.replace(/\s*(?:\\%|%|\b(?:percent(?:age)?|pct))$/, ''); }
   s = s.replace(/\\%|%/g, '');
-  s = s.replace(/^(?:[\s*]|\.(?!\d))+/, '');
+  s = s.replace(/^(?:[\s*]|\.(?!\d))+/, '').replace(/^(?:so|thus|hence|therefore|then|finally)\b\s*,?\s*/i, '');
   if (!s.endsWith('...')) s = s.replace(/[\s*.,;]+$/, '');
   s = s.replace(/^(?:\\approx|\\sim|≈|\\(?:Rightarrow|implies|therefore|to|Longrightarrow)(?![a-zA-Z])|∴|=)\s*/, '');
   // "2 or 3", "1 and -1": a list, when the rest is math rather than prose.
@@ -145,10 +145,11 @@ export function normalizeAnswer(raw: string): NormalizedAnswer {
   // (Not in prose: "we know $S$ is 121, so $N = 11$" is a sentence, not a computation.)
   const prose = (s.replace(/\\[a-zA-Z]+/g, ' ').match(/[A-Za-z]{4,}/g) ?? []).length >= 2;
   if (!prose && (s.indexOf('=') >= 0 || s.indexOf('\\in') >= 0)) {
-    s = chainValue(s);
     const items = splitTopLevel(s, ',');
-    if (items.length > 1 && items.every((it) => ASSIGN.test(it.trim()))) s = items.map((it) => stripAssignment(it.trim())).join(', ');
-    else s = stripAssignment(s);
+    if (items.length > 1) {
+      // Item by item: a chain never runs across a comma.
+      if (items.every((it) => ASSIGN.test(it.trim()) || splitTopLevel(it, '=').length > 1)) s = items.map((it) => stripAssignment(chainValue(it.trim()))).join(', ');
+    } else s = stripAssignment(chainValue(s));
   }
   // Thousands separated by spaces: `1 000 000`.
   if (/^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/ /g, '');
