@@ -115,7 +115,7 @@ test('structures: sets, tuples, intervals, matrices, \\pm', () => {
     ['1 \\pm \\sqrt{19}', '1+\\sqrt{19}, 1-\\sqrt{19}', true], ['1 \\pm \\sqrt{19}', '1+\\sqrt{19}', false], // test/intermediate_algebra/662
     ['\\{1\\pm\\sqrt{5},-2\\}', '\\{-2, 1-\\sqrt5, 1+\\sqrt5\\}', true], // test/intermediate_algebra/2015
     ['\\left(\\frac{3}{5},\\frac{8}{3}\\right]', '(0.6, 8/3]', true], ['\\left(\\frac{3}{5},\\frac{8}{3}\\right]', '(0.6, 8/3)', false], // test/algebra/2486
-    ['(-\\infty, 2) \\cup (3, \\infty)', '(3,\\infty)\\cup(-\\infty,2)', true], ['(-\\infty, 2) \\cup (3, \\infty)', '(-\\infty, 2] \\cup (3, \\infty)', false], // test/algebra/2043
+    ['(-\\infty, 2) \\cup (3, \\infty)', '(3,\\infty)\\cup(-\\infty,2)', true], ['(-\\infty,-3]\\cup[2,\\infty)', 'x \\le -3 \\text{ or } x \\ge 2', true], ['(-\\infty,-3]\\cup[2,\\infty)', 'x < -3 \\text{ or } x \\ge 2', false], ['(-\\infty, 2) \\cup (3, \\infty)', '(-\\infty, 2] \\cup (3, \\infty)', false], // test/algebra/2043
     ['\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}', '\\left(-\\frac13, \\frac23, \\frac53\\right)', true], // test/precalculus/1300
     ['\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}', '\\left[\\begin{array}{cc} -1 & 0 \\\\ 0 & -1 \\end{array}\\right]', true], // test/precalculus/920
     ['\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}', '\\begin{pmatrix} -1 & 0 \\\\ 0 & 1 \\end{pmatrix}', false],

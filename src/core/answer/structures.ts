@@ -194,6 +194,11 @@ export function compareStructs(a: Struct, b: Struct): Equivalence {
   if (a.kind === 'set' && a.bare && b.kind === 'seq' && b.open === '(' && b.close === ')') return verdict(orderedItems(a.items, b.items), 'tuple');
   if (b.kind === 'set' && b.bare && a.kind === 'seq' && a.open === '(' && a.close === ')') return verdict(orderedItems(a.items, b.items), 'tuple');
   if (a.kind === 'union' && b.kind === 'union') return verdict(sameItems(a.parts, b.parts), 'interval');
+  // `x \le -3 or x \ge 2` (a list of one-variable inequalities) against the union it describes.
+  const orList = (x: Struct): Struct[] | null => (x.kind === 'set' && x.bare && x.items.every((it) => it.kind === 'ineq' && it.interval)
+    ? x.items.map((it) => (it.kind === 'ineq' && it.interval ? it.interval : it)) : null);
+  if (a.kind === 'union' && orList(b)) return verdict(sameItems(a.parts, orList(b) as Struct[]), 'interval');
+  if (b.kind === 'union' && orList(a)) return verdict(sameItems(orList(a) as Struct[], b.parts), 'interval');
   if (a.kind === 'equation' && b.kind === 'equation') {
     if (a.info.compact === b.info.compact) return { equivalent: true, rule: 'normalized-string' };
     // Two labelled answers: the same name, or constant values under any names (`x = 5`, `k = 5`), compare by value.
