@@ -10,6 +10,7 @@
  *
  * Each file reports every disagreement (label vs ours) with both answers.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { clearVerifierCaches, extractGold, verify, answersEquivalent, type Verification } from '../src/core/answer';
@@ -52,7 +53,61 @@ function tally(rows: { id: string; label: boolean; v: Verification }[], known: [
   };
 }
 
+const ROOT = resolve(__dirname, '..');
+
+interface OraclePair { mode: 'bare' | 'pred-extract' | 'extract'; pred: string; gold: string }
+
+/** The oracle's pairs (test/fixtures/verifier: pairs.jsonl + oracle_pairs.jsonl), as python-backend/tests/verifier_oracle.py loads them. */
+function oraclePairs(): OraclePair[] {
+  const dir = join(ROOT, 'test', 'fixtures', 'verifier');
+  const labelled = readJsonl(join(dir, 'pairs.jsonl')).map((r) => ({ mode: r.extract ? 'extract' : 'bare', pred: String(r.pred), gold: String(r.gold) }) as OraclePair);
+  return [...labelled, ...readJsonl(join(dir, 'oracle_pairs.jsonl')) as unknown as OraclePair[]];
+}
+
+/**
+ * Against Math-Verify on the same pairs in one run: our verify() in process (pairs/s and the slowest pair),
+ * `dcd verify --pairs` as a process (python-backend/tests/verifier_oracle.py --bench runs it and Math-Verify).
+ */
+function versusMathVerify(): Record<string, unknown> {
+  const pairs = oraclePairs();
+  clearVerifierCaches();
+  let maxMs = 0;
+  const t0 = performance.now();
+  for (const p of pairs) {
+    const t = performance.now();
+    verify(p.pred, p.gold, { predIsAnswer: p.mode === 'bare', goldIsAnswer: p.mode !== 'extract' });
+    maxMs = Math.max(maxMs, performance.now() - t);
+  }
+  const inProcessS = (performance.now() - t0) / 1000;
+  const py = process.env.DCD_VENV_PYTHON ?? join(ROOT, '.venv', 'bin', 'python');
+  // `dcd verify --pairs` as users run it: the built CLI (out/cli.js), freshly built.
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const cli = join(ROOT, 'out', 'cli.js');
+  const env = build.status === 0 && existsSync(cli) ? { ...process.env, DCD_CLI: cli } : process.env;
+  const r = spawnSync(py, [join(ROOT, 'python-backend', 'tests', 'verifier_oracle.py'), '--bench'], { cwd: ROOT, encoding: 'utf8', timeout: 900_000, env });
+  if (r.status !== 0) return { n_pairs: pairs.length, in_process_pairs_per_s: Math.round(pairs.length / inProcessS), max_pair_ms: maxMs, math_verify: `not run: ${(r.stderr || r.error?.message || '').slice(-300)}` };
+  const mv = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+  const round = (x: number, k = 1) => Math.round(x * k) / k;
+  return {
+    n_pairs: pairs.length,
+    in_process_pairs_per_s: Math.round(pairs.length / inProcessS),
+    max_pair_ms: round(maxMs, 10),
+    cli: env.DCD_CLI ? 'node out/cli.js verify --pairs (one process, startup included)' : 'tsx src/cli/index.ts (build failed)',
+    cli_pairs_per_s: round(mv.ours_cli_pairs_per_s), cli_pairs_per_cpu_s: round(mv.ours_cli_pairs_per_cpu_s),
+    math_verify_pairs_per_s: round(mv.math_verify_pairs_per_s, 10), math_verify_pairs_per_cpu_s: round(mv.math_verify_pairs_per_cpu_s, 10),
+    math_verify_max_pair_ms: Math.round(mv.math_verify_max_pair_s * 1000),
+    // Wall-clock ratios move with the machine's load; the CPU-second ratio is the steady one.
+    speedup_cli_wall: round(mv.ours_cli_pairs_per_s / mv.math_verify_pairs_per_s, 10),
+    speedup_cli_cpu: round(mv.ours_cli_pairs_per_cpu_s / mv.math_verify_pairs_per_cpu_s, 10),
+    cli_startup_cpu_s: round(mv.ours_cli_startup_cpu_s, 100),
+    speedup_cli_cpu_after_startup: round(mv.ours_cli_pairs_per_cpu_s_after_startup / mv.math_verify_pairs_per_cpu_s, 10),
+    speedup_in_process_wall: round(pairs.length / inProcessS / mv.math_verify_pairs_per_s, 10),
+    agreement_where_both_decide: round(mv.agreement, 10000), both_decide: mv.both_decide,
+  };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
+  const versus = versusMathVerify();
   const shared = resolve(process.env.DCD_SHARED ?? resolve(process.cwd(), '../shared'));
   const data = join(shared, 'data');
   const drafts = join(data, 'student_drafts');
@@ -63,7 +118,7 @@ export async function run(): Promise<Record<string, unknown>> {
     r1: join(drafts, 'r1-distill-qwen-1.5b_aime24_greedy.jsonl'),
   };
   const missing = Object.values(files).filter((f) => !existsSync(f));
-  if (missing.length) return { skipped: `shared data not found (${missing.join(', ')}); set DCD_SHARED` };
+  if (missing.length) return { versus_math_verify: versus, skipped: `shared data not found (${missing.join(', ')}); set DCD_SHARED` };
 
   const results: Record<string, FileResult> = {};
 
@@ -143,6 +198,7 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 
   return {
+    versus_math_verify: versus,
     files: results,
     pairs_per_s: Math.round(numericPairs.length / answerSeconds),
     pairs_per_s_warm: Math.round(numericPairs.length / warmSeconds),

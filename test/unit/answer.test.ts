@@ -92,12 +92,13 @@ test('draft extraction: markers, final A: line, answer tags, last number, nothin
   assert.ok(none.reason);
 });
 
-test('verify: no-pred-answer and no-gold-answer are false with their own rule; undecidable is null', () => {
+test('verify: no-pred-answer is false, no-gold-answer is null (with a reason), both with their own rule; undecidable is null', () => {
   const noPred = verify('I give up.', '#### 5');
   assert.deepEqual(noPred, { equivalent: false, pred_answer: null, gold_answer: '5', rule: 'no-pred-answer' });
   const noGold = verify('\\boxed{5}', 'A long proof without a final answer.\nIt goes on.\n\\(\\blacksquare\\)');
-  assert.equal(noGold.equivalent, false);
+  assert.equal(noGold.equivalent, null);
   assert.equal(noGold.rule, 'no-gold-answer');
+  assert.ok(noGold.reason);
   assert.equal(noGold.pred_answer, '5');
   const bareBoth = verify('0.5', '1/2', { predIsAnswer: true, goldIsAnswer: true });
   assert.deepEqual(bareBoth, { equivalent: true, pred_answer: '0.5', gold_answer: '1/2', rule: 'numeric' });

@@ -66,3 +66,23 @@ test('dcd verify with neither --pairs nor both --pred/--gold fails', () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--pred and --gold/);
 });
+
+test('dcd verify --pairs: a line may say which sides are bare answers; a null verdict carries its reason (added fields)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dcd-verify-'));
+  try {
+    const file = join(dir, 'pairs.jsonl');
+    writeFileSync(file, [
+      JSON.stringify({ pred: 'x = 5', gold: '5', pred_is_answer: true, gold_is_answer: true }),
+      JSON.stringify({ pred: 'So the answer is \\boxed{7}.', gold: 'A proof.\nIt ends here.\n\\blacksquare' }),
+    ].join('\n') + '\n');
+    const r = dcd(['verify', '--pairs', file, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(out[0], { equivalent: true, pred_answer: 'x = 5', gold_answer: '5', rule: 'normalized-string' });
+    assert.equal(out[1].equivalent, null);
+    assert.equal(out[1].rule, 'no-gold-answer');
+    assert.match(String(out[1].reason), /proof/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

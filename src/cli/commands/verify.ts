@@ -7,7 +7,8 @@
  * By default the final answer is extracted from --pred (a draft) and a_gt
  * from --gold (an s1K solution); --pred-is-answer / --gold-is-answer take
  * them as bare answers. JSON output: {"equivalent","pred_answer","gold_answer","rule"}
- * per pair; a malformed --pairs line prints {"error","line"} and the exit
+ * per pair, plus "reason" when "equivalent" is null; a --pairs line's boolean
+ * "pred_is_answer"/"gold_is_answer" fields override the two flags for that line; a malformed --pairs line prints {"error","line"} and the exit
  * code becomes 1.
  */
 import { readFileSync } from 'node:fs';
@@ -28,13 +29,15 @@ interface VerifyCliOptions {
 }
 
 function result(v: Verification): Verification {
-  return { equivalent: v.equivalent, pred_answer: v.pred_answer, gold_answer: v.gold_answer, rule: v.rule };
+  const out: Verification = { equivalent: v.equivalent, pred_answer: v.pred_answer, gold_answer: v.gold_answer, rule: v.rule };
+  if (v.equivalent === null && v.reason) out.reason = v.reason; // added field: why it is undecidable
+  return out;
 }
 
 function humanLine(v: Verification): string {
   const verdict = v.equivalent === true ? 'equivalent' : v.equivalent === false ? 'not equivalent' : 'undecidable';
   const show = (s: string | null) => (s === null ? '(none)' : JSON.stringify(s.length > 80 ? s.slice(0, 77) + '...' : s));
-  return `${verdict} (${v.rule}): pred ${show(v.pred_answer)} vs gold ${show(v.gold_answer)}`;
+  return `${verdict} (${v.rule}): pred ${show(v.pred_answer)} vs gold ${show(v.gold_answer)}${v.equivalent === null && v.reason ? `: ${v.reason}` : ''}`;
 }
 
 function fieldText(row: Record<string, unknown>, field: string): string | null {
@@ -42,6 +45,12 @@ function fieldText(row: Record<string, unknown>, field: string): string | null {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return null;
+}
+
+/** A --pairs line may say itself whether a side is a bare answer ("pred_is_answer", "gold_is_answer": booleans). */
+function lineOptions(row: Record<string, unknown>, base: VerifyOptions): VerifyOptions {
+  const flag = (v: unknown, d: boolean | undefined) => (typeof v === 'boolean' ? v : d);
+  return { predIsAnswer: flag(row.pred_is_answer, base.predIsAnswer), goldIsAnswer: flag(row.gold_is_answer, base.goldIsAnswer) };
 }
 
 function readInput(file: string): string {
@@ -80,7 +89,7 @@ export function register(program: Command): void {
             const gold = fieldText(row.value, opts.goldField);
             if (pred === null) error = `field "${opts.predField}" is missing or not a string`;
             else if (gold === null) error = `field "${opts.goldField}" is missing or not a string`;
-            else v = verify(pred, gold, vopts);
+            else v = verify(pred, gold, lineOptions(row.value, vopts));
           }
           if (error !== null || v === null) {
             malformed++;

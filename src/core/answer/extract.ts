@@ -19,7 +19,10 @@ import { matchBrace, stripMathDelimiters } from './latexText';
 
 export interface Extraction { answer: string | null; rule: string; reason?: string }
 
-interface Found { start: number; answer: string }
+interface Found { start: number; answer: string; end?: number }
+
+/** One candidate final answer and the form it was written in (rule names as in `Extraction.rule`). */
+export interface Candidate { answer: string; rule: string; start: number }
 
 const BOX_RE = /\\(?:boxed|fbox|framebox)(?![a-zA-Z])/g;
 
@@ -39,11 +42,11 @@ export function findBoxed(text: string): Found[] {
     if (text[j] === '{') {
       const close = matchBrace(text, j);
       if (close < 0) continue;
-      out.push({ start: m.index, answer: text.slice(j + 1, close) });
+      out.push({ start: m.index, answer: text.slice(j + 1, close), end: close + 1 });
       BOX_RE.lastIndex = close + 1;
     } else if (j > m.index + m[0].length) { // `\boxed 5`: one token up to space or `$`
       const tok = /^[^\s$]+/.exec(text.slice(j, j + 200));
-      if (tok) out.push({ start: m.index, answer: tok[0] });
+      if (tok) out.push({ start: m.index, answer: tok[0], end: j + tok[0].length });
     }
   }
   return out;
@@ -61,6 +64,28 @@ export function cleanAnswer(raw: string): string {
   // A lone `$` left by a sentence that closed its math late ("… \right)^{2}$").
   if ((s.match(/(?<!\\)\$/g) ?? []).length === 1) s = s.replace(/(?<!\\)\$/, '').trim();
   return s;
+}
+
+/** Text between two boxes that joins them into one answer: `\boxed{1}, \boxed{2}`, `\boxed{a} \text{ and } \boxed{b}`. */
+function joinsBoxes(gap: string): boolean {
+  if (gap.length > 80) return false;
+  const g = gap.replace(/\\(?:text|textrm|mbox)\s*\{([^{}]*)\}/g, ' $1 ')
+    .replace(/\\q?quad(?![a-zA-Z])|\\[,;!:]|\$|\\\[|\\\]|\\\(|\\\)|\\\\/g, ' ');
+  return /^(?:[\s,;&]|\band\b|\bor\b)*$/i.test(g);
+}
+
+/**
+ * The boxed answer of a text: the last `\boxed{}` together with the boxes
+ * written right before it as one list (`\boxed{1},\boxed{2}` -> `1, 2`;
+ * repeated identical boxes count once). Null when no box has content.
+ */
+export function boxedAnswer(text: string): Found | null {
+  const boxes = findBoxed(text).map((b) => ({ ...b, answer: cleanAnswer(b.answer) })).filter((b) => b.answer);
+  if (!boxes.length) return null;
+  let k = boxes.length - 1;
+  while (k > 0 && boxes[k - 1].end !== undefined && joinsBoxes(text.slice(boxes[k - 1].end, boxes[k].start))) k--;
+  const items = [...new Set(boxes.slice(k).map((b) => b.answer))];
+  return { start: boxes[k].start, end: boxes[boxes.length - 1].end, answer: items.join(', ') };
 }
 
 // Words that follow "answer is" in meta-talk ("the answer is correct") rather than an answer.
@@ -83,7 +108,7 @@ function captureAfter(text: string, pos: number): string | null {
     if (end > 0) return s.slice(mathOpen[1].length, end);
   }
   // The rest of the line, cut at the end of the sentence.
-  const nl = s.indexOf('\n');
+  const nl = s.search(/\n|<\/?[a-z|]/i);
   let line = nl >= 0 ? s.slice(0, nl) : s;
   const stop = /(?:[^\d\s.]|\d)\.(?=\s|$)|\s\.(?=\s|$)/.exec(line);
   if (stop) line = line.slice(0, stop.index + (line[stop.index] === ' ' ? 0 : 1));
@@ -139,7 +164,7 @@ function finalLineMarker(text: string, which: 'hash' | 'a-line'): string | null 
 /** The last number in the text (GSM8K calculator annotations `<<…>>` ignored). */
 export function lastNumber(text: string): string | null {
   const t = text.indexOf('<<') >= 0 ? text.replace(/<<[^>]*>>/g, '') : text;
-  const re = /\d+(?:,\d{3})*(?:\.\d+)?|\.\d+/g;
+  const re = /(?<![A-Za-z_])(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)/g;
   let last: RegExpExecArray | null = null;
   for (let m = re.exec(t); m; m = re.exec(t)) last = m;
   if (!last) return null;
@@ -148,6 +173,82 @@ export function lastNumber(text: string): string | null {
   const i = last.index;
   if (t[i - 1] === '-' && (i - 1 === 0 || /[\s(=$:[{]/.test(t[i - 2]))) num = '-' + num;
   return num;
+}
+
+const FINAL_RE = /\bfinal answer\b(?:\**\s*(?:is\b|:|：)\**|\*\*\s*(?=\n))/gi;
+
+/** An answer that a "final answer" statement may put ahead of an earlier box: math, a number, or a few words. */
+function answerLike(a: string): boolean {
+  return /[\d\\^_=()]/.test(a) || proseWords(a) <= 2;
+}
+
+/**
+ * The last "final answer" statement ("Final Answer: The final answer is $X$.",
+ * "**Final Answer** 34", "Final Answer: The largest $n$ is 34." -> 34).
+ */
+function finalAnswerStatement(text: string): Found | null {
+  const found = lastCapture(text, FINAL_RE);
+  if (!found) return null;
+  let a = found.answer.replace(/^(?:the\s+)?final answer\s*(?:is|:)\s*/i, '');
+  // Prose ending in "… is X": X.
+  const is = /^(?=.*[a-z]{3}).*\s(?:is|are|was|equals|=)\s+(.+)$/i.exec(a);
+  if (is && proseWords(is[1]) <= 2) a = is[1];
+  a = cleanAnswer(a);
+  if (!a || !answerLike(a)) return null;
+  return { start: found.start, answer: a };
+}
+
+const MATH_SPAN = /\$\$([\s\S]{1,400}?)\$\$|\\\[([\s\S]{1,400}?)\\\]|\\\(([\s\S]{1,400}?)\\\)|(?<!\\)\$((?:\\\$|[^$\n]){1,300}?)(?<!\\)\$/g;
+
+/** A math span that can be a final answer: no prose, not ending in an operator, not a lone variable. */
+function spanAnswer(inner: string): string | null {
+  const a = cleanAnswer(inner);
+  if (!a || a.length > 250 || proseWords(a) > 0) return null;
+  if (/[=+\-*/,^_{(]$|^[=+*/,)]/.test(a) || /\\(?:begin\{(?:align|cases|array\}\{[^}]*\|))/.test(a) && !/matrix|array/.test(a)) return null;
+  if (/^[a-zA-Z](?:_\w)?$|^\\[a-zA-Z]+$/.test(a) && !/^\\(?:pi|infty|emptyset)$/.test(a)) return null;
+  return a;
+}
+
+/** The last math span ($…$, $$…$$, \(…\), \[…\]) that reads as an answer, with where it ends. */
+function lastMathSpan(text: string): (Found & { end: number }) | null {
+  let best: (Found & { end: number }) | null = null;
+  MATH_SPAN.lastIndex = 0;
+  for (let m = MATH_SPAN.exec(text); m; m = MATH_SPAN.exec(text)) {
+    const a = spanAnswer(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
+    if (a) best = { start: m.index, end: m.index + m[0].length, answer: a };
+  }
+  return best;
+}
+
+// Plain-text answers, latest-ending wins: a matrix, a (3\sqrt5)/7, a tuple (7, 6), a fraction 2/3, a number.
+// A digit glued to a letter before it (`AZYUK2A`, `x2`) is never a number.
+// Nor is an exponent or subscript (`x^2`, `a_3`), or the coefficient of a variable (`0.699x^2`, `3x + 1`).
+const NUM = String.raw`(?<![A-Za-z_\d.,^{])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d|\.\d)(?![a-zA-Z](?:[\^_(]|\s*[+\-*/=]))`;
+const PLAIN_ANSWER = new RegExp([
+  String.raw`\\begin\{([pbBvV]?matrix)\}[\s\S]{1,400}?\\end\{\1\}`,
+  String.raw`\([^()\n]{1,40}\)\s*/\s*\d+(?!\d|\.\d)`,
+  String.raw`\(\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)+\s*\)`,
+  String.raw`${NUM}\s*/\s*\d+(?!\d|\.\d)`,
+  NUM,
+].join('|'), 'g');
+
+/** The last plain-text answer outside math spans (GSM8K `<<…>>` annotations ignored), with where it ends. */
+function lastPlainAnswer(text: string): (Found & { end: number }) | null {
+  const blank = (m: string) => ' '.repeat(m.length);
+  let t = text.indexOf('<<') >= 0 ? text.replace(/<<[^>\n]*>>/g, blank) : text;
+  t = t.replace(/\$\$[\s\S]*?\$\$|(?<!\\)\$[^$\n]*?(?<!\\)\$|\\\([\s\S]*?\\\)|\\\[[\s\S]*?\\\]/g, (m) => (/\\begin\{[pbBvV]?matrix\}/.test(m) ? m.replace(/^\$+|\$+$|^\\[[(]|\\[\])]$/g, (d) => blank(d)) : blank(m)));
+  let best: (Found & { end: number }) | null = null;
+  PLAIN_ANSWER.lastIndex = 0;
+  for (let m = PLAIN_ANSWER.exec(t); m; m = PLAIN_ANSWER.exec(t)) {
+    const end = m.index + m[0].length;
+    if (!best || end > best.end || (end === best.end && m.index < best.start)) best = { start: m.index, end, answer: m[0].trim() };
+  }
+  if (!best) return null;
+  let a = best.answer;
+  if (/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(a)) a = a.replace(/,/g, '');
+  const i = best.start;
+  if (a[0] !== '-' && t[i - 1] === '-' && (i - 1 === 0 || /[\s(=$:[{]/.test(t[i - 2]))) a = '-' + a;
+  return { ...best, answer: a };
 }
 
 function answerStatement(text: string): Extraction | null {
@@ -183,17 +284,31 @@ function answerTag(text: string): string | null {
   return inner.trim() ? inner : null;
 }
 
+/**
+ * A stated answer: the box group and the last "final answer" statement (the
+ * later of the two wins: a text that ends "Final Answer: … is $10,455$" after an
+ * earlier box has changed its mind); then a final `#### N` or `A: N` line; then
+ * the last "answer is …" / "Answer: …" statement.
+ */
 function extractStated(text: string): Extraction | null {
-  const boxes = findBoxed(text);
-  for (let k = boxes.length - 1; k >= 0; k--) {
-    const ans = cleanAnswer(boxes[k].answer);
-    if (ans) return { answer: ans, rule: 'boxed' };
-  }
+  const box = boxedAnswer(text);
+  const fin = finalAnswerStatement(text);
+  if (fin && (!box || fin.start > (box.end ?? box.start))) return { answer: fin.answer, rule: /final answer\s*\**\s*[:：]/i.test(text.slice(fin.start, fin.start + 20)) ? 'answer-colon' : 'answer-is' };
+  if (box) return { answer: box.answer, rule: 'boxed' };
   const hash = finalLineMarker(text, 'hash');
   if (hash) return { answer: hash, rule: 'hash' };
   const aLine = finalLineMarker(text, 'a-line');
   if (aLine) return { answer: aLine, rule: 'answer-colon' };
   return answerStatement(text);
+}
+
+/** The last answer written without a marker: the last math span or plain-text answer, whichever ends later. */
+function lastWritten(text: string): Extraction | null {
+  const span = lastMathSpan(text);
+  const plain = lastPlainAnswer(text);
+  if (span && (!plain || span.end >= plain.end)) return { answer: span.answer, rule: 'last-math' };
+  if (plain) return { answer: plain.answer, rule: 'last-number' };
+  return null;
 }
 
 /**
@@ -208,6 +323,15 @@ export function extractAnswer(text: string): Extraction {
     if (inner) return inner;
     const ans = cleanAnswer(tag);
     if (ans && ans.length <= 120 && proseWords(ans) <= 3) return { answer: ans, rule: 'answer-tag' };
+    // A sentence as the tagged answer ("Therefore, there are 9 divisors of 196."): kept whole; the comparison
+    // reads its only number, or is undecided when it holds several.
+    if (ans && ans.length <= 300 && tag.trim().indexOf('\n\n') < 0) {
+      // "… Therefore, Claire eats \(7\) dozens of eggs in 4 weeks.": the one math value of the last sentence.
+      const sentences = tag.trim().split(/(?<=[.!?])\s+(?=[A-Z\\$])/);
+      const spans = [...sentences[sentences.length - 1].matchAll(MATH_SPAN)].map((m) => spanAnswer(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '')).filter((a) => a !== null);
+      if (sentences.length > 1 && spans.length === 1) return { answer: spans[0] as string, rule: 'answer-tag' };
+      return { answer: ans, rule: 'answer-tag' };
+    }
   }
   const section = answerSection(text);
   const stated = (section !== null ? extractStated(section) : null) ?? extractStated(text);
@@ -218,15 +342,47 @@ export function extractAnswer(text: string): Extraction {
     const ans = cleanAnswer(t);
     if (ans) return { answer: ans, rule: 'bare' };
   }
-  const num = lastNumber(section ?? text);
-  if (num !== null) return { answer: num, rule: 'last-number' };
-  return { answer: null, rule: 'none', reason: 'no \\boxed{}, answer statement or number in the text' };
+  const last = lastWritten(section ?? text);
+  if (last) return last;
+  return { answer: null, rule: 'none', reason: 'no \\boxed{}, answer statement, math or number in the text' };
+}
+
+/**
+ * Every candidate final answer of a text with its form, best first (the order
+ * `extractAnswer` uses): `answer-tag` content, the box group (`boxed`, all of
+ * the final adjacent boxes as one list), "final answer" statements, `hash` /
+ * `A:` lines, "answer is"/"Answer:" statements, `bare`, the last math span
+ * (`last-math`) and the last plain-text answer (`last-number`: a number, a
+ * fraction `2/3`, a tuple `(7, 6)`, a matrix, `(3\sqrt5)/7`). `start` is the
+ * offset in the text. Candidates that repeat an earlier answer are dropped.
+ */
+export function extractCandidates(text: string): Candidate[] {
+  if (typeof text !== 'string' || !text.trim()) return [];
+  const out: Candidate[] = [];
+  const add = (answer: string | null | undefined, rule: string, start: number) => {
+    if (answer && !out.some((c) => c.answer === answer)) out.push({ answer, rule, start });
+  };
+  const first = extractAnswer(text);
+  if (first.answer !== null) add(first.answer, first.rule, Math.max(0, text.lastIndexOf(first.answer)));
+  const box = boxedAnswer(text);
+  if (box) add(box.answer, 'boxed', box.start);
+  const fin = finalAnswerStatement(text);
+  if (fin) add(fin.answer, 'answer-is', fin.start);
+  const hash = finalLineMarker(text, 'hash');
+  if (hash) add(hash, 'hash', text.lastIndexOf('####'));
+  const stated = answerStatement(text);
+  if (stated?.answer) add(stated.answer, stated.rule, Math.max(0, text.lastIndexOf(stated.answer)));
+  const span = lastMathSpan(text);
+  if (span) add(span.answer, 'last-math', span.start);
+  const plain = lastPlainAnswer(text);
+  if (plain) add(plain.answer, 'last-number', plain.start);
+  return out;
 }
 
 const CHOICE_LINE = /^(?:\*\*)?\(?([A-J])\)?(?:\*\*)?\.?$/;
 
 function proseWords(s: string): number {
-  const outsideMath = s.replace(/\$[^$]*\$/g, ' ').replace(/\\[a-zA-Z]+/g, ' ');
+  const outsideMath = s.replace(/\$[^$]*\$/g, ' ').replace(/\\(?:begin|end)\s*\{[^}]*\}(?:\{[^}]*\})?/g, ' ').replace(/\\[a-zA-Z]+/g, ' ');
   return (outsideMath.match(/[A-Za-z]{3,}/g) ?? []).length;
 }
 
@@ -237,11 +393,8 @@ function proseWords(s: string): number {
 export function extractGold(solution: string): Extraction {
   if (typeof solution !== 'string' || !solution.trim()) return { answer: null, rule: 'none', reason: 'empty solution' };
   const s = solution.trim();
-  const boxes = findBoxed(s);
-  for (let k = boxes.length - 1; k >= 0; k--) {
-    const ans = cleanAnswer(boxes[k].answer);
-    if (ans) return { answer: ans, rule: 'boxed' };
-  }
+  const box = boxedAnswer(s);
+  if (box) return { answer: box.answer, rule: 'boxed' };
   const hash = finalLineMarker(s, 'hash');
   if (hash) return { answer: hash, rule: 'hash' };
   const stated = answerStatement(s);

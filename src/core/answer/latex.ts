@@ -13,7 +13,8 @@
 /** Unary functions: LaTeX command -> mathjs function. */
 const FUNCTIONS: Readonly<Record<string, string>> = {
   sin: 'sin', cos: 'cos', tan: 'tan', cot: 'cot', sec: 'sec', csc: 'csc',
-  arcsin: 'asin', arccos: 'acos', arctan: 'atan', sinh: 'sinh', cosh: 'cosh', tanh: 'tanh',
+  arcsin: 'asin', arccos: 'acos', arctan: 'atan', arccot: 'acot', arcsec: 'asec', arccsc: 'acsc',
+  asin: 'asin', acos: 'acos', atan: 'atan', sinh: 'sinh', cosh: 'cosh', tanh: 'tanh',
   ln: 'log', log: 'log10', lg: 'log10', exp: 'exp',
 };
 /** Constants: LaTeX command -> mathjs text. */
@@ -26,7 +27,7 @@ const GREEK = new Set(['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'varepsilon
   'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi', 'omicron', 'rho', 'varrho', 'sigma', 'varsigma', 'tau', 'upsilon', 'phi',
   'varphi', 'chi', 'psi', 'omega', 'Gamma', 'Delta', 'Theta', 'Lambda', 'Xi', 'Pi', 'Sigma', 'Upsilon', 'Phi', 'Psi', 'Omega']);
 /** Plain-text function names some answers use without a backslash. */
-const BARE_NAMES = /(?<![\\a-zA-Z])(sqrt|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log|exp|pi)(?![a-zA-Z])/g;
+const BARE_NAMES = /(?<![\\a-zA-Z])(sqrt|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|arccot|asin|acos|atan|ln|log|exp|pi)(?![a-zA-Z])/g;
 
 class GiveUp extends Error {}
 
@@ -67,7 +68,8 @@ class Converter {
   private expr(stop: string | null): string {
     let out = '';
     let operandEnd = false; // the output ends with an operand (for implicit multiplication)
-    const operand = (text: string) => { out += (operandEnd ? '*' : '') + text; operandEnd = true; };
+    let intStart = -1; // where the last operand starts when it is a bare integer (for mixed numbers)
+    const operand = (text: string) => { out += (operandEnd ? '*' : '') + text; operandEnd = true; intStart = -1; };
     for (;;) {
       this.skipSpace();
       if (this.pos >= this.s.length) {
@@ -80,7 +82,14 @@ class Converter {
         this.pos += c === stop ? 1 : 6;
         return out;
       }
-      if (/[0-9.]/.test(c)) { operand(this.number()); continue; }
+      if (/[0-9.]/.test(c)) {
+        const start = out.length + (operandEnd ? 1 : 0);
+        const num = this.number();
+        const afterOperator = !operandEnd && (out === '' || /[+\-(]$/.test(out));
+        operand(num);
+        if (/^\d+$/.test(num) && afterOperator) intStart = start;
+        continue;
+      }
       if (/[a-zA-Z]/.test(c)) { this.pos++; operand(this.subscripted(c)); continue; }
       if (c === '{') { this.pos++; operand(`(${this.expr('}')})`); continue; }
       if (c === '(' || c === '[') { this.pos++; operand(`(${this.expr(c === '(' ? ')' : ']')})`); continue; }
@@ -102,6 +111,19 @@ class Converter {
         if (name === 'rvert' || name === 'rfloor' || name === 'rceil') { this.pos = save; throw new GiveUp('unmatched ' + name); }
         if (OPERATORS[name]) { out += OPERATORS[name]; operandEnd = false; continue; }
         if (IGNORED.has(name)) continue;
+        if (name === 'frac' && intStart >= 0) {
+          // A mixed number: 4\frac12 = 4 + 1/2 (integer numerator and denominator only).
+          const save2 = this.pos;
+          const m = /^\s*(?:\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|(\d)(\d))/.exec(this.s.slice(this.pos, this.pos + 60));
+          if (m) {
+            this.pos += m[0].length;
+            out = `${out.slice(0, intStart)}(${out.slice(intStart)}+${m[1] ?? m[3]}/${m[2] ?? m[4]})`;
+            operandEnd = true;
+            intStart = -1;
+            continue;
+          }
+          this.pos = save2;
+        }
         operand(this.command(name));
         continue;
       }
@@ -175,7 +197,7 @@ class Converter {
       if (c === '\\') {
         const save = this.pos;
         const name = this.readCommandName();
-        if (CONSTANTS[name] || GREEK.has(name)) { out += (out ? '*' : '') + this.command(name); continue; }
+        if (CONSTANTS[name] || GREEK.has(name) || name === 'frac' || name === 'sqrt') { out += (out ? '*' : '') + this.command(name); continue; }
         this.pos = save;
       }
       break;
