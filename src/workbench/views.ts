@@ -7,6 +7,7 @@ import { compareSamples } from '../core/trace/draftCompare';
 import { parseTrace, type RegionName, type Span } from '../core/trace/template';
 import type { FacetValues, PairSide, PairView, RowView, SampleDetail } from '../core/protocols/workbench';
 
+/** A list row: the held RowInfo plus the question line and note, read back from the file (a few hundred are cached). */
 export function rowView(doc: CorpusDocument, e: LineEntry): RowView {
   const s = doc.summary(e);
   const t = s.kind === 'sample' ? doc.tokensOf(e.key) : undefined;
@@ -74,7 +75,7 @@ export function pairView(doc: CorpusDocument, groups: readonly PairGroup[], posi
   const right = doc.parsed(doc.entryByKey(rightKey)!) ?? {};
   const cmp = compareSamples(left, right);
   return {
-    questionKey: g.questionKey, question: g.question, position, pairs: groups.length,
+    questionKey: g.questionKey, question: doc.summary(doc.entryByKey(g.correct[0])!).question, position, pairs: groups.length,
     left: pairSide(doc, leftKey), right: pairSide(doc, rightKey), wrongChoices: g.wrong.map((k) => pairSide(doc, k)),
     goldAnswer: typeof left.gold_answer === 'string' ? left.gold_answer : null,
     stages: cmp.stages.map((st) => ({ ...st, right: st.identical ? '' : st.right })),
@@ -108,7 +109,7 @@ export function facets(doc: CorpusDocument): FacetValues {
   const fields = new Set<string>(['id', 'question', 'draft', 'chain', 'final_answer', 'gold_answer', 'draft_answer', 'draft_source', 'verdict', 'cot_type', 'text']);
   let parsed = 0;
   for (const e of doc.rows()) {
-    const s = doc.summary(e);
+    const s = doc.info(e);
     if (s.kind !== 'sample') continue;
     if (s.source) sources.add(s.source);
     if (s.cotType) cotTypes.add(s.cotType);
