@@ -7,7 +7,10 @@
  * Cancellable: every job has an id, and a shared cell holds the id of the
  * job that may run; a new job (or an abort) changes it, and the worker,
  * which checks it between rows, drops the old job at once. So a new query
- * cancels the old one without waiting for it. Progress comes back as
+ * cancels the old one without waiting for it. A job stuck inside one row (a
+ * regular expression that backtracks without end) cannot see the cell: if it
+ * has not stopped CANCEL_GRACE_MS after its cancellation, the worker is
+ * terminated and a fresh one takes the current job. Progress comes back as
  * `progress` messages (rows done of rows to search), a few times a second.
  */
 import { existsSync } from 'node:fs';
@@ -58,11 +61,18 @@ function abortError(): Error {
   return err;
 }
 
+/** How long a cancelled job may take to notice before its worker is terminated. */
+export const CANCEL_GRACE_MS = 500;
+
+interface Pending { job: SearchJob; resolve: (c: Int32Array) => void; reject: (e: Error) => void; onProgress?: (done: number, total: number) => void }
+
 export class WorkerSearchRunner implements SearchRunner {
   private worker: Worker | null = null;
   private readonly current = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (c: Int32Array) => void; reject: (e: Error) => void; onProgress?: (done: number, total: number) => void }>();
+  private readonly pending = new Map<number, Pending>();
+  /** Workers started (a cancelled job stuck in one row costs a restart). */
+  restarts = 0;
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
@@ -77,9 +87,36 @@ export class WorkerSearchRunner implements SearchRunner {
       else if (m.type === 'cancelled') p.reject(abortError());
       else p.reject(new Error(m.message));
     });
-    w.on('error', (err) => { for (const p of this.pending.values()) p.reject(err); this.pending.clear(); this.worker = null; });
+    w.on('error', (err) => {
+      if (this.worker !== w) return;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      this.worker = null;
+    });
     this.worker = w;
     return w;
+  }
+
+  /** Job `id` is no longer wanted: it stops at its next row, or its worker is replaced after a grace period. */
+  private cancel(id: number): void {
+    if (!this.pending.has(id)) return;
+    setTimeout(() => { if (this.pending.has(id)) this.restart(); }, CANCEL_GRACE_MS).unref();
+  }
+
+  /** Terminates a stuck worker: every job but the current one is cancelled, the current one runs again on a fresh worker. */
+  private restart(): void {
+    const old = this.worker;
+    this.worker = null;
+    void old?.terminate();
+    this.restarts++;
+    const cur = Atomics.load(this.current, 0);
+    for (const [id, p] of [...this.pending]) {
+      if (id === cur) continue;
+      this.pending.delete(id);
+      p.reject(abortError());
+    }
+    const live = this.pending.get(cur);
+    if (live) this.ensure().postMessage({ id: cur, ...live.job });
   }
 
   run(job: SearchJob, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Int32Array> {
@@ -88,9 +125,13 @@ export class WorkerSearchRunner implements SearchRunner {
     const id = this.nextId++;
     // The only job allowed to run from now on: an earlier one stops at its next row.
     Atomics.store(this.current, 0, id);
+    for (const older of this.pending.keys()) this.cancel(older);
     return new Promise<Int32Array>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress: opts.onProgress });
-      opts.signal?.addEventListener('abort', () => { Atomics.compareExchange(this.current, 0, id, 0); }, { once: true });
+      this.pending.set(id, { job, resolve, reject, onProgress: opts.onProgress });
+      opts.signal?.addEventListener('abort', () => {
+        Atomics.compareExchange(this.current, 0, id, 0);
+        this.cancel(id);
+      }, { once: true });
       worker.postMessage({ id, ...job });
     });
   }

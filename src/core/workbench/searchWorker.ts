@@ -29,6 +29,8 @@ function search(job: SearchJob & { id: number }): void {
   let lastProgress = Date.now();
   for (let i = 0; i < n; i++) {
     if (Atomics.load(current, 0) !== job.id) { post({ type: 'cancelled', id: job.id }); return; }
+    // Started (and past the first check): 0 rows done.
+    if (i === 0) post({ type: 'progress', id: job.id, done: 0, total: n });
     const start = job.ranges[2 * i];
     const end = job.ranges[2 * i + 1];
     if (start < 0) {
