@@ -607,9 +607,9 @@ export class CorpusDocument {
     if (this.bom) yield BOM;
     const n = this.entries.length;
     let runStart = -1, runEnd = -1;
-    const self = this;
+    const src = this.src;
     function* flush(): Generator<Buffer> {
-      for (let p = runStart; p < runEnd; p += COPY_PIECE) yield self.src.read(p, Math.min(runEnd, p + COPY_PIECE));
+      for (let p = runStart; p < runEnd; p += COPY_PIECE) yield src.read(p, Math.min(runEnd, p + COPY_PIECE));
       runStart = runEnd = -1;
     }
     for (let i = 0; i < n; i++) {
