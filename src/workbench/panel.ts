@@ -121,7 +121,7 @@ export class WorkbenchPanel implements vscode.Disposable {
     let search: ViewInfo['search'] = null;
     if (plain && !this.document.isLoaded) {
       // The rows indexed so far (a streamed file: at least its first chunk); `progress` events tell the webview to ask again.
-      await doc.whenFirstRows();
+      await doc.whenRows(Math.max(1, request.firstRows ?? 1));
       entries = [...doc.rows()];
     } else {
       await this.document.loaded();

@@ -131,6 +131,17 @@ export class CorpusDocument {
   whenIndexed(): Promise<void> { return this.indexed; }
   /** Resolves once the first chunk is indexed (or everything, for a short file). */
   whenFirstRows(): Promise<void> { return this.firstRows; }
+  /** Resolves once `n` rows are indexed, or every line (a screenful before the first paint). */
+  whenRows(n: number): Promise<void> {
+    if (this.indexComplete || this.rows().length >= n) return this.firstRows.then(() => undefined);
+    return new Promise((resolve) => this.rowWaiters.push({ n, resolve }));
+  }
+  private rowWaiters: { n: number; resolve: () => void }[] = [];
+  private wakeRowWaiters(all: boolean): void {
+    if (!this.rowWaiters.length) return;
+    const have = this.rows().length;
+    this.rowWaiters = this.rowWaiters.filter((w) => { if (all || have >= w.n) { w.resolve(); return false; } return true; });
+  }
 
   /** Line entries by scanning for '\n': no parsing. */
   static indexLines(buf: Buffer, from = 0): LineEntry[] {
@@ -159,11 +170,13 @@ export class CorpusDocument {
       this.sourceHash = hash;
       this.indexComplete = true;
       this.markFirstRows();
+      this.wakeRowWaiters(true);
       this.markIndexed();
       opts.onProgress?.({ bytes: this.src.size, totalBytes: this.src.size, rows: this.rows().length, done: true });
       return hash;
     } catch (err) {
       this.markFirstRows();
+      this.wakeRowWaiters(true);
       this.failIndex(err);
       throw err;
     }
@@ -215,7 +228,7 @@ export class CorpusDocument {
         this.appendLine(buf, start, nl, nl + 1, base);
         start = nl + 1;
       }
-      if (this.entries.length) this.markFirstRows();
+      if (this.entries.length) { this.markFirstRows(); this.wakeRowWaiters(false); }
       const now = Date.now();
       if (opts.onProgress && now - lastProgress >= 200) {
         lastProgress = now;
