@@ -135,6 +135,9 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
   const browser: Browser = await launchChromium();
   const out: Record<string, unknown> = {};
   const rss = rssSampler(() => extensionHostRss(marker));
+  const tStart = Date.now();
+  const step = (what: string) => { out.last_step = what; process.stderr.write(`[workbenchScale] ${((Date.now() - tStart) / 1000).toFixed(1)} s: ${what}\n`); };
+  let diag: (() => Promise<void>) | undefined;
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${server.url}?folder=${encodeURIComponent(folder)}`);
@@ -168,12 +171,24 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     await quickOpen('scale.dcd.jsonl');
     const frame = await frameWith('scale.dcd.jsonl');
     const tFrame = Date.now() - t0;
+    diag = async () => {
+      out.diagnostics = await frame.evaluate(() => ({ count: document.querySelector('#count')?.textContent, status: document.querySelector('#status')?.textContent, data: { ...document.body.dataset } })).catch((e: Error) => e.message);
+      const shot = path.join(ROOT, 'test-results', 'screenshots', 'bench-workbench-scale.png');
+      fs.mkdirSync(path.dirname(shot), { recursive: true });
+      await page.screenshot({ path: shot }).catch(() => undefined);
+    };
+    step('editor webview');
     await frame.waitForSelector('#viewport .wb-row[data-key]', { timeout: 120_000 });
     const tRows = Date.now() - t0;
+    step('first rows');
+    Object.assign(out, { quick_open_to_editor_webview_ms: tFrame, quick_open_to_first_rows_ms: tRows });
     await frame.waitForFunction(() => document.body.dataset.paintedMs !== undefined);
     const marks = await frame.evaluate(() => ({ painted: Number(document.body.dataset.paintedMs), rows: Number(document.body.dataset.painted) }));
+    Object.assign(out, { editor_open_to_first_rows_ms: Math.round(marks.painted), rows_painted: marks.rows });
     await frame.waitForSelector('body[data-indexing="done"]', { timeout: 600_000 });
     const tIndexed = Date.now() - t0;
+    step('indexed');
+    out.quick_open_to_fully_indexed_ms = tIndexed;
     await frame.waitForSelector('#stats-counts', { timeout: 120_000 });
     const statsText = await frame.locator('#stats-counts').innerText();
 
@@ -200,12 +215,16 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     await frame.locator('#filter-verdict vscode-option', { hasText: 'draft incorrect' }).first().click();
     await frame.waitForFunction((c) => document.body.dataset.viewCount !== c, count0, { timeout: 120_000 });
     const filterMs = Date.now() - t;
+    step('filtered');
+    out.scroll_jump_to_rows_ms = { max: round(Math.max(...jumps)), median: round([...jumps].sort((a, b) => a - b)[Math.floor(jumps.length / 2)]), all: jumps.map(round) };
+    out.filter_verdict_ms = filterMs;
     await frame.locator('#filter-reset').click();
     await frame.waitForFunction((c) => document.body.dataset.viewCount === c, count0, { timeout: 120_000 });
     t = Date.now();
     await frame.locator('#search input').fill('eggs');
-    await frame.waitForFunction(() => (document.body.dataset.hits ?? '') !== '', undefined, { timeout: 600_000 });
+    await frame.waitForFunction(() => (document.body.dataset.hits ?? '') !== '', undefined, { timeout: 300_000 });
     const searchMs = Date.now() - t;
+    step('searched');
     const hits = await frame.evaluate(() => Number(document.body.dataset.hits));
     // A second query while the first runs: the first is cancelled, the second answers.
     t = Date.now();
@@ -227,6 +246,9 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
       search_superseded_then_second_query_ms: secondQueryMs,
       extension_host_rss_idle_mb: Math.round(rssIdle / 2 ** 20),
     });
+  } catch (err) {
+    out.error = (err as Error).message.slice(0, 1000);
+    await diag?.();
   } finally {
     out.extension_host_rss_peak_mb = Math.round(rss.stop() / 2 ** 20);
     await browser.close().catch(() => undefined);
@@ -243,7 +265,7 @@ export async function run(): Promise<Record<string, unknown>> {
     corpus: { file: corpus.file, bytes: corpus.bytes, gib: round(corpus.bytes / 1024 ** 3), samples: corpus.samples },
     load_average_before: os.loadavg().map(round), cpus: os.cpus().length,
   };
-  result.host_model = await hostModel(corpus.file);
+  if (process.env.DCD_BENCH_SKIP_HOST !== '1') result.host_model = await hostModel(corpus.file);
   if (process.env.DCD_BENCH_SKIP_CODE_SERVER !== '1') {
     try { result.code_server = await inCodeServer(corpus.file); } catch (err) { result.code_server = { error: (err as Error).message.slice(0, 2000) }; }
   }
