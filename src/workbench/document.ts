@@ -2,12 +2,16 @@
  * The custom document of the workbench: the core CorpusDocument of one file,
  * its background work (the streaming index, token columns) and saving.
  *
- * A local file is never read whole: the core indexes it in chunks (the first
+ * A local file over IN_MEMORY_BYTES is never read whole: the core indexes it in chunks (the first
  * rows are served after the first chunk; `onDidProgress` reports the rest),
  * reads rows back by byte offset, searches in a worker thread, and saves by
  * copying untouched line runs from the file into the temporary file that
  * replaces it. The version (mtime, size, SHA-256) is hashed during the index
- * and re-checked by a streamed hash before the rename.
+ * and re-checked by a streamed hash before the rename. The one thing such a
+ * file cannot survive is being rewritten in place (not renamed over) under
+ * unsaved edits: the untouched lines the save would copy are gone, so the
+ * save stops with FileChangedInPlaceError and writes nothing (Reload, or
+ * Compare, still work).
  *
  * The document remembers the version of the file it was loaded from
  * (core/io/fileVersion.ts) and saves only if the file is still at that version:
@@ -16,10 +20,11 @@
  * resolve when it is dirty; it is never written over unread.
  */
 import * as vscode from 'vscode';
+import { promises as fs } from 'node:fs';
 import { CorpusDocument, FileSource, WorkerSearchRunner, type ByteSource, type DocumentEdit, type IndexProgress } from '../core/workbench';
 import { writeFileAtomic } from '../core/io/atomicWrite';
 import {
-  compareVersions, currentVersion, externalChangeAction, FileChangedError, versionOf, writeFileIfUnchanged, type FileVersion,
+  compareVersions, currentVersion, externalChangeAction, FileChangedError, readVersioned, versionOf, writeFileIfUnchanged, type FileVersion,
 } from '../core/io/fileVersion';
 import { computeTokenColumns, type TokenProgress } from './tokens';
 
@@ -43,13 +48,13 @@ export class WorkbenchDocument implements vscode.CustomDocument {
   static async create(uri: vscode.Uri, backupId: string | undefined): Promise<WorkbenchDocument> {
     const t0 = performance.now();
     if (!backupId) {
-      if (uri.scheme === 'file') return new WorkbenchDocument(uri, await openSource(uri), 'source', t0);
+      if (uri.scheme === 'file') { const local = await openLocal(uri); return new WorkbenchDocument(uri, local.bytes, local.version, t0); }
       const { bytes, version } = await readWithVersion(uri);
       return new WorkbenchDocument(uri, bytes, version, t0);
     }
     // Hot exit: the backup holds the unsaved bytes and the version of the file they were based on.
     const backup = parseBackupId(backupId);
-    const bytes = backup.uri.scheme === 'file' ? await openSource(backup.uri) : await vscode.workspace.fs.readFile(backup.uri);
+    const bytes = backup.uri.scheme === 'file' ? (await openLocal(backup.uri)).bytes : await vscode.workspace.fs.readFile(backup.uri);
     const based = backup.version ?? (uri.scheme === 'file' ? await currentVersion(uri.fsPath).catch(() => null) : (await readWithVersion(uri).catch(() => null))?.version ?? null);
     const doc = new WorkbenchDocument(uri, bytes, based, t0);
     // Unsaved content: a change on disk must never replace it silently.
@@ -102,7 +107,7 @@ export class WorkbenchDocument implements vscode.CustomDocument {
     const now = await currentVersion(this.uri.fsPath).catch(() => null);
     const action = externalChangeAction(this.loadedVersion, now, this.isDirty);
     if (action === 'adopt') this.loadedVersion = now;
-    else if (action === 'reload') await this.load(await openSource(this.uri), 'source');
+    else if (action === 'reload') { const local = await openLocal(this.uri); await this.load(local.bytes, local.version); }
     else if (action === 'conflict') {
       // One warning per change on disk, however many events the watcher reports for it.
       const seen = now?.hash ?? 'deleted';
@@ -235,7 +240,7 @@ export class WorkbenchDocument implements vscode.CustomDocument {
   /** Reloads from disk (File: Revert, Reload after a conflict). Earlier edits no longer apply to the new lines. */
   reload(): Promise<void> {
     return this.serialized(async () => {
-      if (this.uri.scheme === 'file') { await this.load(await openSource(this.uri), 'source'); return; }
+      if (this.uri.scheme === 'file') { const local = await openLocal(this.uri); await this.load(local.bytes, local.version); return; }
       const { bytes, version } = await readWithVersion(this.uri);
       await this.load(bytes, version);
     });
@@ -276,10 +281,22 @@ export class WorkbenchDocument implements vscode.CustomDocument {
   }
 }
 
-/** A local file opened for reading on demand. */
-async function openSource(uri: vscode.Uri): Promise<FileSource> {
+/**
+ * Files up to this size are read into memory, as they always were: their
+ * unsaved edits survive any change on disk, even a rewrite in place. Bigger
+ * ones are read on demand from the open file (see the class comment).
+ */
+export const IN_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/** A local file: its bytes and version (small), or the file opened for reading on demand, its version hashed by the index. */
+async function openLocal(uri: vscode.Uri): Promise<{ bytes: Uint8Array | FileSource; version: FileVersion | null | 'source' }> {
   try {
-    return await FileSource.open(uri.fsPath);
+    const st = await fs.stat(uri.fsPath);
+    if (st.size <= IN_MEMORY_BYTES) {
+      const read = await readVersioned(uri.fsPath);
+      if (read) return read;
+    }
+    return { bytes: await FileSource.open(uri.fsPath), version: 'source' };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw vscode.FileSystemError.FileNotFound(uri);
     throw err;

@@ -67,6 +67,7 @@ export async function runView(keepScroll = false): Promise<void> {
   save();
   renderHeader();
   let info: ViewInfo;
+  const query = st.view.filter.search?.text ?? '';
   try {
     info = await endpoint.request('setView', { ...st.view, firstRows: BLOCK });
   } catch (err) {
@@ -75,6 +76,8 @@ export async function runView(keepScroll = false): Promise<void> {
   }
   if (seq !== viewSeq) return;
   view = info;
+  // The search text this view answers (tests and the benchmark wait for it).
+  document.body.dataset.searched = info.search ? query : '';
   cache.clear();
   pendingBlocks.clear();
   info.first.forEach((r, i) => cache.set(i, r));
