@@ -105,9 +105,15 @@ export class WorkbenchDocument implements vscode.CustomDocument {
   private async onDiskChange(): Promise<void> {
     await this.loadedPromise.catch(() => undefined);
     const now = await currentVersion(this.uri.fsPath).catch(() => null);
-    const action = externalChangeAction(this.loadedVersion, now, this.isDirty);
+    let action = externalChangeAction(this.loadedVersion, now, this.isDirty);
+    if (action === 'reload') {
+      const local = await openLocal(this.uri).catch(() => null);
+      // An edit may have come in while the file was read: decide again on what is true now, and load in the same tick.
+      action = local ? externalChangeAction(this.loadedVersion, now, this.isDirty) : 'ignore';
+      if (local && action === 'reload') { await this.load(local.bytes, local.version); return; }
+      if (local && local.bytes instanceof FileSource) local.bytes.release();
+    }
     if (action === 'adopt') this.loadedVersion = now;
-    else if (action === 'reload') { const local = await openLocal(this.uri); await this.load(local.bytes, local.version); }
     else if (action === 'conflict') {
       // One warning per change on disk, however many events the watcher reports for it.
       const seen = now?.hash ?? 'deleted';
