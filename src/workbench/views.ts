@@ -7,14 +7,16 @@ import { compareSamples } from '../core/trace/draftCompare';
 import { parseTrace, type RegionName, type Span } from '../core/trace/template';
 import type { FacetValues, PairSide, PairView, RowView, SampleDetail } from '../core/protocols/workbench';
 
-/** A list row: the held RowInfo plus the question line and note, read back from the file (a few hundred are cached). */
+/** A list row: the held RowInfo plus the question's first line, read back from the file (only its bytes). */
 export function rowView(doc: CorpusDocument, e: LineEntry): RowView {
-  const s = doc.summary(e);
+  const s = doc.info(e);
   const t = s.kind === 'sample' ? doc.tokensOf(e.key) : undefined;
+  // Only the question's bytes are read for a sample row; the full summary only for a note or an error message.
+  const full = s.noted || s.kind === 'error' ? doc.summary(e) : undefined;
   return {
-    key: e.key, line: doc.lineNumber(e.key), kind: s.kind, id: s.id, question: s.question, verdict: s.verdict, source: s.source,
+    key: e.key, line: doc.lineNumber(e.key), kind: s.kind, id: s.id, question: doc.questionLine(e), verdict: s.verdict, source: s.source,
     cotType: s.cotType, tokens: t && !t.error ? t.tokens : null, trained: t && !t.error ? t.trained : null,
-    flags: doc.flagsOf(e), review: s.review, note: s.note, error: s.error,
+    flags: doc.flagsOf(e), review: s.review, note: full?.note, error: full?.error,
   };
 }
 

@@ -84,6 +84,21 @@ describe('CorpusDocument on a file: the streaming index', () => {
     d.dispose();
   });
 
+  it('reads a list row\'s question from just its bytes, never from a decoy key', async () => {
+    const d = await streamed();
+    for (const i of [0, 1, 2, 77, 1000, d.rows().length - 1]) {
+      const e = d.rows()[i];
+      assert.equal(d.questionLine(e), d.summary(e).question, `row ${i}`);
+      if (d.info(e).kind === 'sample') assert.ok(d.info(e).questionAt !== undefined, 'the index found the question');
+    }
+    d.dispose();
+    const decoy = JSON.stringify({ id: 'd', meta: { question: 'nested decoy' }, note: 'a "question": "in a string"', question: 'Real \\"question\\" é\nsecond line' });
+    const m = new CorpusDocument(Buffer.from(`${decoy}\n`));
+    const e = m.rows()[0];
+    assert.equal(m.questionLine(e), 'Real \\"question\\" é');
+    assert.equal(m.questionLine(e), m.summary(e).question);
+  });
+
   it('serves the first rows before the whole file is read, with progress', async () => {
     const seen: number[] = [];
     const d = await CorpusDocument.openFile(file, { chunkBytes: 64 * 1024, onProgress: (p) => seen.push(p.bytes) });

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import type { ReviewState } from '../trace/model';
 import { classifyJsonlBytes, MAX_LINE_BYTES, tooLongRow } from '../io/jsonl';
 import { errorSummary, parseLine, type RowFlag, type RowSummary, type TokenInfo, QUESTION_CHARS } from './rows';
-import { errorInfo, sampleInfo, type RowInfo } from './rowInfo';
+import { errorInfo, locateQuestion, sampleInfo, type RowInfo } from './rowInfo';
 import { setTopLevelField } from './lineEdit';
 import { compileSearch, countLine, type SearchQuery, type SearchResult } from './search';
 import type { SearchRunner } from './searchRunner';
@@ -64,6 +64,8 @@ let nextKey = 1;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** Rows whose full summary (question line, answers, note) is kept: a few screens. */
 const SUMMARY_CACHE = 512;
+/** Question lines kept for the list (short strings): several screens of scrolling. */
+const QUESTION_CACHE = 4096;
 /** Bytes per piece when untouched lines are copied to a save. */
 const COPY_PIECE = 4 * 1024 * 1024;
 
@@ -74,6 +76,7 @@ export class CorpusDocument {
   private eol: string | null = null;
   private readonly infos = new WeakMap<LineEntry, RowInfo>();
   private readonly summaries = new Map<LineEntry, RowSummary>();
+  private readonly questions = new Map<LineEntry, string>();
   private readonly tokens = new Map<number, TokenInfo>();
   private rowsCache: { rows: LineEntry[]; lines: Map<number, number>; rowIndex: Map<number, number> } | null = null;
   private readonly searchCache = new Map<string, WeakMap<LineEntry, number>>();
@@ -252,7 +255,7 @@ export class CorpusDocument {
     if (this.eol === null && e.lineEnd > e.end) this.eol = e.lineEnd - e.end === 2 ? '\r\n' : '\n';
     if (!e.blank) {
       const row = classifyJsonlBytes<Record<string, unknown>>(buf, from, end, 0);
-      this.infos.set(e, row?.kind === 'value' ? sampleInfo(row.value, end - from) : errorInfo(end - from));
+      this.infos.set(e, row?.kind === 'value' ? sampleInfo(row.value, end - from, locateQuestion(buf, from, end, row.value.question)) : errorInfo(end - from));
     }
     this.append(e);
   }
@@ -357,12 +360,36 @@ export class CorpusDocument {
   info(e: LineEntry): RowInfo {
     let i = this.infos.get(e);
     if (!i) {
-      const bytes = e.text !== undefined ? Buffer.byteLength(e.text) : e.end - e.start;
-      const r = this.parseEntry(e);
-      i = 'value' in r ? sampleInfo(r.value, bytes) : errorInfo(bytes);
+      if (e.text === undefined && e.end - e.start <= MAX_LINE_BYTES) {
+        const buf = this.src.read(e.start, e.end);
+        const row = classifyJsonlBytes<Record<string, unknown>>(buf, 0, buf.length, 0);
+        i = row?.kind === 'value' ? sampleInfo(row.value, buf.length, locateQuestion(buf, 0, buf.length, row.value.question)) : errorInfo(buf.length);
+      } else {
+        const bytes = e.text !== undefined ? Buffer.byteLength(e.text) : e.end - e.start;
+        const r = this.parseEntry(e);
+        i = 'value' in r ? sampleInfo(r.value, bytes) : errorInfo(bytes);
+      }
       this.infos.set(e, i);
     }
     return i;
+  }
+
+  /**
+   * The question's first line (the list's column): read from just the bytes
+   * of the question's string literal when the index found them, else from the
+   * row summary. A few thousand are cached.
+   */
+  questionLine(e: LineEntry): string {
+    let q = this.questions.get(e);
+    if (q !== undefined) return q;
+    const i = this.info(e);
+    if (i.kind !== 'sample') q = '';
+    else if (e.text === undefined && i.questionAt !== undefined && i.questionEnd !== undefined) {
+      q = firstLine(JSON.parse(this.src.read(e.start + i.questionAt, e.start + i.questionEnd).toString('utf8')) as string);
+    } else q = this.summary(e).question;
+    this.questions.set(e, q);
+    if (this.questions.size > QUESTION_CACHE) this.questions.delete(this.questions.keys().next().value as LineEntry);
+    return q;
   }
 
   /** The row summary of an entry: its line read back and parsed (a few hundred are cached). */

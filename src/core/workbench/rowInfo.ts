@@ -8,12 +8,15 @@
  *              id                       the sample's own id string             ~ 20-60 B
  *              questionKey              `s1k:<index>`, or `q#<53-bit hash>`     ~ 30-40 B
  *              questionSort             first 24 chars of the question, lower  ~ 40-70 B
+ *              questionAt, questionEnd  where the question's JSON string lies in
+ *                                       the line (the list reads just those bytes)  16 B
  *              verdict, source, cotType, consistency: shared (interned) values   0 B each
  * so about 250-350 bytes a row, measured by the workbench benchmark
  * (bench/workbench.ts, `held_bytes_per_row`). The text of a line (question,
  * draft, chain, trace) is never held: rows are read back from the file by
  * their byte offsets when shown (RowSummary, cached for a few hundred rows).
  */
+import { Buffer } from 'node:buffer';
 import type { DcdSample, ReviewState } from '../trace/model';
 import { sampleKeys } from '../corpus/stats';
 import { checkConsistency, REVIEW_STATUSES, type Consistency, type ReviewStatus } from './rows';
@@ -36,6 +39,36 @@ export interface RowInfo {
   consistency: Consistency | null;
   /** Bytes of the line. */
   bytes: number;
+  /** The question's JSON string literal is line bytes [questionAt, questionEnd) (original lines where it was found). */
+  questionAt?: number;
+  questionEnd?: number;
+}
+
+const QUESTION_KEY = Buffer.from('"question"');
+
+/**
+ * Where the top-level question's string literal lies in line bytes
+ * buf[from, to): the first `"question"` key whose string value equals the
+ * parsed question (so a key inside a string or a nested object is never taken).
+ */
+export function locateQuestion(buf: Buffer, from: number, to: number, question: unknown): [number, number] | undefined {
+  if (typeof question !== 'string') return undefined;
+  const line = buf.subarray(from, to);
+  for (let i = line.indexOf(QUESTION_KEY); i >= 0; i = line.indexOf(QUESTION_KEY, i + 1)) {
+    let j = i + QUESTION_KEY.length;
+    while (line[j] === 32 || line[j] === 9) j++;
+    if (line[j] !== 58) continue;
+    j++;
+    while (line[j] === 32 || line[j] === 9) j++;
+    if (line[j] !== 34) continue;
+    let k = j + 1;
+    while (k < line.length && line[k] !== 34) k += line[k] === 92 ? 2 : 1;
+    if (k >= line.length) continue;
+    try {
+      if (JSON.parse(line.toString('utf8', j, k + 1)) === question) return [j, k + 1];
+    } catch { /* not a string literal after all */ }
+  }
+  return undefined;
 }
 
 /** Sort key length of the question column. */
@@ -89,7 +122,7 @@ function questionSortKey(q: string): string {
 }
 
 /** The held values of a parsed sample line. */
-export function sampleInfo(v: Record<string, unknown>, bytes: number): RowInfo {
+export function sampleInfo(v: Record<string, unknown>, bytes: number, question?: [number, number]): RowInfo {
   const s = v as Partial<DcdSample>;
   const review = s.review && typeof s.review === 'object' && REVIEW_STATUSES.includes((s.review as ReviewState).status)
     ? (s.review as ReviewState) : null;
@@ -105,6 +138,7 @@ export function sampleInfo(v: Record<string, unknown>, bytes: number): RowInfo {
     questionSort: questionSortKey(str(s.question)),
     consistency: internConsistency(checkConsistency(s)),
     bytes,
+    questionAt: question?.[0], questionEnd: question?.[1],
   };
 }
 
