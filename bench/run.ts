@@ -7,13 +7,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** Helpers other benchmarks import: not benchmarks themselves. */
+const HELPERS = ['scaleCorpus'];
 const ORDER = ['corpus', 'verifier', 'tokenizer', 'diagnostics', 'traces', 'workbench', 'onnx', 'trainer', 'upload', 'eval', 'lmeval', 'evalui'];
 
 type BenchModule = { run?: () => Promise<Record<string, unknown>>; default?: { run?: () => Promise<Record<string, unknown>> } };
 
 async function main(): Promise<void> {
   const dir = __dirname;
-  const available = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'run.ts').map((f) => f.replace(/\.ts$/, ''));
+  const available = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'run.ts').map((f) => f.replace(/\.ts$/, '')).filter((n) => !HELPERS.includes(n));
   const names = [...ORDER.filter((n) => available.includes(n)), ...available.filter((n) => !ORDER.includes(n))];
   const wanted = process.env.DCD_BENCH ? process.env.DCD_BENCH.split(',') : names;
   const file = path.join(dir, 'results.json');

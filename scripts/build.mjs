@@ -22,6 +22,7 @@ const nodeEntries = [
   ['src/cli/index.ts', 'cli.js'],
   ['src/core/tokenizer/worker.ts', 'tokenizer-worker.js'],
   ['src/core/drafting/worker.ts', 'local-worker.js'],
+  ['src/core/workbench/searchWorker.ts', 'search-worker.js'],
   ['test/integration/index.ts', 'test/integration/index.js'],
   ['test/electron.ts', 'test/electron.js'],
 ].filter(([entry]) => exists(entry));

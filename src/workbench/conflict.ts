@@ -63,6 +63,7 @@ export class CompareSnapshots implements vscode.TextDocumentContentProvider, vsc
 
 /** Saves a document; a change on disk since it was read goes to `prompt`, never silently over. */
 export async function saveResolvingConflicts(document: WorkbenchDocument, prompt: ConflictPrompt, compare: (d: WorkbenchDocument) => Promise<void>): Promise<void> {
+  await document.loaded(); // a streamed file's version is known once it is read
   let expected = document.version;
   for (;;) {
     try {

@@ -83,6 +83,7 @@ export class WorkbenchPanel implements vscode.Disposable {
       document.onDidChange(({ reason }) => this.channel.endpoint.emit('changed', { version: document.doc.version, reason })),
       document.onDidTokenize((p) => this.channel.endpoint.emit('tokens', p)),
       document.onDidLoad(() => this.channel.endpoint.emit('loaded', { rows: document.doc.rows().length })),
+      document.onDidProgress((p) => this.channel.endpoint.emit('progress', p)),
       panel.onDidDispose(() => this.dispose()),
     );
   }
@@ -96,6 +97,7 @@ export class WorkbenchPanel implements vscode.Disposable {
       readOnly: vscode.workspace.fs.isWritableFileSystem(document.uri.scheme) === false,
     });
     if (document.isLoaded) this.channel.endpoint.emit('loaded', { rows: document.doc.rows().length });
+    else this.channel.endpoint.emit('progress', document.indexProgress);
     this.channel.endpoint.emit('tokens', document.tokenProgress);
     // A pair asked for while the page was hidden (revealed, so reloaded) went to the discarded page: show it again.
     if (this.mode === 'pair' && this.shownPair) this.channel.endpoint.emit('showPair', this.shownPair);
@@ -121,10 +123,13 @@ export class WorkbenchPanel implements vscode.Disposable {
     let entries: LineEntry[];
     let search: ViewInfo['search'] = null;
     if (plain && !this.document.isLoaded) {
+      // The rows indexed so far (a streamed file: at least its first chunk); `progress` events tell the webview to ask again.
+      await doc.whenRows(Math.max(1, request.firstRows ?? 1));
       entries = [...doc.rows()];
     } else {
       await this.document.loaded();
-      const r = await this.document.doc.view(req.filter, req.sort, { signal: abort.signal });
+      const onSearchProgress = (done: number, total: number): void => { if (!abort.signal.aborted) this.channel.endpoint.emit('searchProgress', { done, total }); };
+      const r = await this.document.doc.view(req.filter, req.sort, { signal: abort.signal, onSearchProgress });
       entries = r.entries;
       search = r.search;
     }
@@ -133,10 +138,10 @@ export class WorkbenchPanel implements vscode.Disposable {
     for (const id of this.views.keys()) if (id < viewId - 3) this.views.delete(id);
     let tokensPending = 0;
     if (req.filter.tokenMin != null || req.filter.tokenMax != null) {
-      for (const e of this.document.doc.rows()) if (this.document.doc.summary(e).kind === 'sample' && !this.document.doc.tokensOf(e.key)) tokensPending++;
+      for (const e of this.document.doc.rows()) if (this.document.doc.info(e).kind === 'sample' && !this.document.doc.tokensOf(e.key)) tokensPending++;
     }
     const first = rowWindow(this.document.doc, entries, 0, Math.min(request.firstRows ?? 0, 500));
-    return { viewId, count: entries.length, total: this.document.doc.rows().length, search, tokensPending, first };
+    return { viewId, count: entries.length, total: this.document.doc.rows().length, search, tokensPending, first, complete: doc.complete };
   }
 
   /** Applies a curation action to rows (default: the selected row). */
@@ -173,8 +178,8 @@ export class WorkbenchPanel implements vscode.Disposable {
 
   async openAsText(key: number): Promise<void> {
     const e = this.document.doc.entryByKey(key);
-    const id = e ? this.document.doc.summary(e).id : '';
-    if (!e || this.document.doc.summary(e).kind !== 'sample' || !id) throw new Error('Only well-formed samples with an id open as text.');
+    const id = e ? this.document.doc.info(e).id : '';
+    if (!e || this.document.doc.info(e).kind !== 'sample' || !id) throw new Error('Only well-formed samples with an id open as text.');
     if (this.document.isDirty) {
       void vscode.window.showInformationMessage('The trace document shows the file on disk: save the corpus first to see unsaved edits.');
     }

@@ -7,13 +7,16 @@ import { compareSamples } from '../core/trace/draftCompare';
 import { parseTrace, type RegionName, type Span } from '../core/trace/template';
 import type { FacetValues, PairSide, PairView, RowView, SampleDetail } from '../core/protocols/workbench';
 
+/** A list row: the held RowInfo plus the question's first line, read back from the file (only its bytes). */
 export function rowView(doc: CorpusDocument, e: LineEntry): RowView {
-  const s = doc.summary(e);
+  const s = doc.info(e);
   const t = s.kind === 'sample' ? doc.tokensOf(e.key) : undefined;
+  // Only the question's bytes are read for a sample row; the full summary only for a note or an error message.
+  const full = s.noted || s.kind === 'error' ? doc.summary(e) : undefined;
   return {
-    key: e.key, line: doc.lineNumber(e.key), kind: s.kind, id: s.id, question: s.question, verdict: s.verdict, source: s.source,
+    key: e.key, line: doc.lineNumber(e.key), kind: s.kind, id: s.id, question: doc.questionLine(e), verdict: s.verdict, source: s.source,
     cotType: s.cotType, tokens: t && !t.error ? t.tokens : null, trained: t && !t.error ? t.trained : null,
-    flags: doc.flagsOf(e), review: s.review, note: s.note, error: s.error,
+    flags: doc.flagsOf(e), review: s.review, note: full?.note, error: full?.error,
   };
 }
 
@@ -74,7 +77,7 @@ export function pairView(doc: CorpusDocument, groups: readonly PairGroup[], posi
   const right = doc.parsed(doc.entryByKey(rightKey)!) ?? {};
   const cmp = compareSamples(left, right);
   return {
-    questionKey: g.questionKey, question: g.question, position, pairs: groups.length,
+    questionKey: g.questionKey, question: doc.summary(doc.entryByKey(g.correct[0])!).question, position, pairs: groups.length,
     left: pairSide(doc, leftKey), right: pairSide(doc, rightKey), wrongChoices: g.wrong.map((k) => pairSide(doc, k)),
     goldAnswer: typeof left.gold_answer === 'string' ? left.gold_answer : null,
     stages: cmp.stages.map((st) => ({ ...st, right: st.identical ? '' : st.right })),
@@ -108,7 +111,7 @@ export function facets(doc: CorpusDocument): FacetValues {
   const fields = new Set<string>(['id', 'question', 'draft', 'chain', 'final_answer', 'gold_answer', 'draft_answer', 'draft_source', 'verdict', 'cot_type', 'text']);
   let parsed = 0;
   for (const e of doc.rows()) {
-    const s = doc.summary(e);
+    const s = doc.info(e);
     if (s.kind !== 'sample') continue;
     if (s.source) sources.add(s.source);
     if (s.cotType) cotTypes.add(s.cotType);

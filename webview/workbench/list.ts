@@ -67,6 +67,7 @@ export async function runView(keepScroll = false): Promise<void> {
   save();
   renderHeader();
   let info: ViewInfo;
+  const query = st.view.filter.search?.text ?? '';
   try {
     info = await endpoint.request('setView', { ...st.view, firstRows: BLOCK });
   } catch (err) {
@@ -75,6 +76,8 @@ export async function runView(keepScroll = false): Promise<void> {
   }
   if (seq !== viewSeq) return;
   view = info;
+  // The search text this view answers (tests and the benchmark wait for it).
+  document.body.dataset.searched = info.search ? query : '';
   cache.clear();
   pendingBlocks.clear();
   info.first.forEach((r, i) => cache.set(i, r));
@@ -93,9 +96,19 @@ export async function runView(keepScroll = false): Promise<void> {
   if (st.selectedKey === null && selectedPos >= 0) { const r = cache.get(selectedPos); if (r) select(selectedPos, r.key, false); }
 }
 
+/** The view was made before the host had indexed every line (a big file still being read). */
+export function viewIncomplete(): boolean { return Boolean(view && !view.complete); }
+
+/** While a search runs on the host: how far it is. */
+export function showSearchProgress(done: number, total: number): void {
+  const pct = total ? Math.floor((100 * done) / total) : 100;
+  countEl.textContent = `searching… ${pct}% of ${total.toLocaleString('en-US')} rows`;
+  document.body.dataset.searchProgress = String(pct);
+}
+
 function updateCounts(): void {
   if (!view) return;
-  const parts = [`${view.count} of ${view.total} rows`];
+  const parts = [`${view.count} of ${view.total}${view.complete ? '' : '+'} rows`];
   if (view.search) {
     parts.push(view.search.error ? view.search.error : `${view.search.occurrences} hits in ${view.search.samples} samples`);
   }

@@ -18,17 +18,29 @@ import { tag } from '../common/toolkit';
 import { endpoint, hostEvents, initInfo, restored, st } from './state';
 import { header, titleEl } from './dom';
 import { bindKeys } from './keys';
-import { onOpenRow, reloadRows, runView, viewport } from './list';
+import { onOpenRow, reloadRows, runView, showSearchProgress, viewIncomplete, viewport } from './list';
 import { setMode } from './mode';
 import { navigatePair, refreshPair, showPair } from './pairView';
 import { openSample, refreshTokenizingSample } from './sampleView';
 import { loadStats, loadStatsSoon, renderStats } from './stats';
-import { setTokenProgress, type TokenProgress } from './status';
+import { setIndexProgress, setTokenProgress, type TokenProgress } from './status';
 import { loadFacets, renderToolbar } from './toolbar';
 
 hostEvents.changed = () => { void refreshAll(); };
 hostEvents.tokens = (p) => onTokens(p);
-hostEvents.loaded = () => { void loadFacets(); void loadStats(); };
+hostEvents.loaded = () => {
+  setIndexProgress(null);
+  if (viewIncomplete()) void runView(true);
+  void loadFacets(); void loadStats();
+};
+hostEvents.searchProgress = ({ done, total }) => showSearchProgress(done, total);
+// A big file is read in the background: show how far, and let the unfiltered list grow (at most twice a second).
+let growTimer: ReturnType<typeof setTimeout> | undefined;
+hostEvents.progress = (p) => {
+  setIndexProgress(p);
+  renderStats();
+  if (!growTimer && viewIncomplete()) growTimer = setTimeout(() => { growTimer = undefined; if (viewIncomplete()) void runView(true); }, 500);
+};
 hostEvents.showPair = (pair) => showPair(pair);
 hostEvents.showSample = ({ key }) => { void openSample(key); };
 hostEvents.navigatePair = ({ delta }) => { void navigatePair(delta); };

@@ -6,7 +6,7 @@ import { statsEl } from './dom';
 import { renderRows } from './list';
 import { openSample } from './sampleView';
 import { endpoint, save, st } from './state';
-import { tokenProgress } from './status';
+import { indexProgress, indexText, tokenProgress } from './status';
 
 let stats: WorkbenchStats | null = null;
 let statsTimer: ReturnType<typeof setTimeout> | undefined;
@@ -26,7 +26,7 @@ function pct(n: number): string { return `${(100 * n).toFixed(1)}%`; }
 
 export function renderStats(): void {
   const s = stats;
-  if (!s) { statsEl.replaceChildren(el('p', { className: 'muted', text: 'Reading the corpus…' })); return; }
+  if (!s) { statsEl.replaceChildren(el('p', { className: 'muted', text: indexProgress ? `Stats once the file is read: ${indexText(indexProgress)}` : 'Reading the corpus…' })); return; }
   const toggle = button(st.statsOpen ? 'Hide stats' : 'Show stats', () => { st.statsOpen = !st.statsOpen; save(); renderStats(); renderRows(); }, { appearance: 'secondary', id: 'stats-toggle' });
   const counts = el('div', { className: 'wb-counts' },
     el('span', { text: `${s.samples} samples` }),

@@ -16,7 +16,7 @@
  * microseconds between that check and the rename; nothing short of mandatory
  * locks closes that, and the next save's check reports it.
  */
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from './atomicWrite';
@@ -89,9 +89,37 @@ export async function readVersioned(file: string): Promise<{ bytes: Uint8Array; 
   }
 }
 
-/** The current version of a file; null when it does not exist. */
+/**
+ * The current version of a file; null when it does not exist. The file is
+ * hashed as a stream, so checking a corpus of any size holds none of it.
+ */
 export async function currentVersion(file: string): Promise<FileVersion | null> {
-  return (await readVersioned(file))?.version ?? null;
+  for (let attempt = 0; ; attempt++) {
+    let before;
+    let hashed: { hash: string; size: number };
+    try {
+      before = await fs.stat(file);
+      hashed = await hashFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const after = await fs.stat(file).catch(() => null);
+    if ((after && after.mtimeMs === before.mtimeMs && after.size === hashed.size) || attempt >= 3) {
+      return { mtimeMs: (after ?? before).mtimeMs, size: hashed.size, hash: hashed.hash };
+    }
+  }
+}
+
+/** SHA-256 and size of a file, read as a stream. */
+export async function hashFile(file: string): Promise<{ hash: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash: h.digest('hex'), size };
 }
 
 /** The file is no longer at the version the writer read: nothing was written. */
@@ -126,8 +154,22 @@ async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
  * throws FileChangedError and leaves the file alone. Resolves with the new
  * version, which the caller records as what it now has on disk.
  */
-export function writeFileIfUnchanged(file: string, expected: FileVersion | null, data: Uint8Array | string): Promise<FileVersion> {
+export function writeFileIfUnchanged(file: string, expected: FileVersion | null, data: Uint8Array | string | Iterable<Uint8Array>): Promise<FileVersion> {
   return withFileLock(file, async () => {
+    if (!(typeof data === 'string' || data instanceof Uint8Array)) {
+      // Pieces (a big corpus copied line run by line run): hashed as they are written.
+      const h = createHash('sha256');
+      let size = 0;
+      const pieces = data;
+      const hashed = function* (): Generator<Uint8Array> { for (const p of pieces) { h.update(p); size += p.length; yield p; } };
+      const stat = await writeFileAtomic(file, hashed(), {
+        beforeRename: async () => {
+          const current = await currentVersion(file);
+          if (compareVersions(expected, current) === 'changed') throw new FileChangedError(file, expected, current);
+        },
+      });
+      return { mtimeMs: stat.mtimeMs, size, hash: h.digest('hex') };
+    }
     const stat = await writeFileAtomic(file, data, {
       beforeRename: async () => {
         const current = await currentVersion(file);

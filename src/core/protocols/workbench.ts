@@ -67,6 +67,8 @@ export interface ViewInfo {
   tokensPending: number;
   /** The first rows of the view (saves a round trip before the first paint). */
   first: RowView[];
+  /** Every line of the file was indexed when the view was made (else more rows are coming: `progress`). */
+  complete: boolean;
 }
 
 export interface SampleDetail {
@@ -176,6 +178,10 @@ export interface WorkbenchWebviewApi extends Api {
     tokens: { done: number; total: number; finished: boolean; error?: string };
     /** The document finished loading (all rows summarised). */
     loaded: { rows: number };
+    /** The streaming index of a big file progressed: bytes read of the file, rows found so far. */
+    progress: { bytes: number; totalBytes: number; rows: number; done: boolean };
+    /** The running search (a worker thread on the host): rows searched of rows to search. */
+    searchProgress: { done: number; total: number };
     showPair: PairView;
     showSample: { key: number };
     /** Move to the next/previous question with both kinds. */

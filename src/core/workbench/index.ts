@@ -7,3 +7,6 @@ export * from './undo';
 export * from './pairs';
 export * from './stats';
 export * from './view';
+export * from './rowInfo';
+export * from './source';
+export * from './searchRunner';

@@ -3,7 +3,6 @@ import type { CorpusDocument } from './document';
 
 export interface PairGroup {
   questionKey: string;
-  question: string;
   correct: number[];
   wrong: number[];
 }
@@ -12,10 +11,10 @@ export interface PairGroup {
 export function pairGroups(doc: CorpusDocument): PairGroup[] {
   const groups = new Map<string, PairGroup>();
   for (const e of doc.rows()) {
-    const s = doc.summary(e);
+    const s = doc.info(e);
     if (s.kind !== 'sample' || (s.verdict !== 'correct' && s.verdict !== 'incorrect')) continue;
     let g = groups.get(s.questionKey);
-    if (!g) groups.set(s.questionKey, (g = { questionKey: s.questionKey, question: s.question, correct: [], wrong: [] }));
+    if (!g) groups.set(s.questionKey, (g = { questionKey: s.questionKey, correct: [], wrong: [] }));
     (s.verdict === 'correct' ? g.correct : g.wrong).push(e.key);
   }
   return [...groups.values()].filter((g) => g.correct.length && g.wrong.length);

@@ -71,3 +71,11 @@ export interface SearchResult {
   occurrences: number;
   error?: string;
 }
+
+/** Occurrences of a compiled query in one line: the raw text first when the query survives JSON escaping. */
+export function countLine(c: CompiledSearch, text: string, parse: () => { value: Record<string, unknown> } | { error: string }): number {
+  c.re.lastIndex = 0;
+  if (c.rawPrefilter && !c.re.test(text)) return 0;
+  const r = parse();
+  return 'value' in r ? countInSample(c, r.value) : (c.field === 'any' ? countMatches(c.re, text) : 0);
+}

@@ -42,7 +42,11 @@ export interface WorkbenchStats {
   };
 }
 
-/** Every row must be summarised (summarizeAll). */
+// countSamples reads only whether `missing` is empty.
+const NONE: string[] = [];
+const INCOMPLETE = ['?'];
+
+/** Every row must be summarised (summarizeAll); works on the held RowInfo only, so it reads no line. */
 export function workbenchStats(doc: CorpusDocument, bins = 20): WorkbenchStats {
   const st: WorkbenchStats = {
     rows: 0, samples: 0, malformed: 0, incomplete: 0, verdicts: { correct: 0, incorrect: 0, other: 0 }, balance: null,
@@ -54,9 +58,9 @@ export function workbenchStats(doc: CorpusDocument, bins = 20): WorkbenchStats {
   const keys: SampleKeys[] = [];
   for (const e of doc.rows()) {
     st.rows++;
-    const s = doc.summary(e);
+    const s = doc.info(e);
     if (s.kind === 'error') { st.malformed++; continue; }
-    keys.push(s);
+    keys.push({ verdict: s.verdict, source: s.source, cotType: s.cotType, questionKey: s.questionKey, missing: s.incomplete ? INCOMPLETE : NONE });
     st.review[s.review]++;
     st.tokens.total++;
     const t = doc.tokensOf(e.key);

@@ -25,12 +25,12 @@ export interface ViewResult {
 }
 
 /** The rows that pass a filter, in sort order (file order by default). */
-export async function viewRows(doc: CorpusDocument, filter: RowFilter = {}, sort: RowSort | null = null, opts: { signal?: AbortSignal } = {}): Promise<ViewResult> {
+export async function viewRows(doc: CorpusDocument, filter: RowFilter = {}, sort: RowSort | null = null, opts: { signal?: AbortSignal; onSearchProgress?: (done: number, total: number) => void } = {}): Promise<ViewResult> {
   await doc.summarizeAll({ signal: opts.signal });
   let search: ViewResult['search'] = null;
   let searchHits: WeakMap<LineEntry, number> | null = null;
   if (filter.search && filter.search.text) {
-    const r = await doc.search(filter.search, { signal: opts.signal });
+    const r = await doc.search(filter.search, { signal: opts.signal, onProgress: opts.onSearchProgress });
     search = { samples: r.samples, occurrences: r.occurrences, error: r.error };
     searchHits = new WeakMap();
     for (const e of doc.rows()) { const n = r.hits.get(e.key); if (n) searchHits.set(e, n); }
@@ -53,7 +53,7 @@ export async function viewRows(doc: CorpusDocument, filter: RowFilter = {}, sort
 }
 
 function matches(doc: CorpusDocument, e: LineEntry, f: RowFilter, search: WeakMap<LineEntry, number> | null): boolean {
-  const s = doc.summary(e);
+  const s = doc.info(e);
   if (search && !search.get(e)) return false;
   if (f.flags?.length) {
     const flags = doc.flagsOf(e);
@@ -77,11 +77,11 @@ function matches(doc: CorpusDocument, e: LineEntry, f: RowFilter, search: WeakMa
 }
 
 function sortValue(doc: CorpusDocument, e: LineEntry, column: SortColumn): string | number {
-  const s = doc.summary(e);
+  const s = doc.info(e);
   switch (column) {
     case 'line': return doc.lineNumber(e.key);
     case 'id': return s.id;
-    case 'question': return s.question.toLowerCase();
+    case 'question': return s.questionSort; // the first QUESTION_SORT_CHARS characters (rowInfo.ts); file order breaks ties
     case 'verdict': return s.verdict;
     case 'source': return s.source;
     case 'cot_type': return s.cotType;
