@@ -6,7 +6,8 @@
  * resort, inside a time budget.
  */
 import { seededRandom } from '../random';
-import { all, create, parse, simplify, typeOf, type MathJsInstance, type MathNode, type EvalFunction } from 'mathjs';
+import type * as MathJs from 'mathjs';
+import type { MathJsInstance, MathNode, EvalFunction } from 'mathjs';
 import { convertLatex } from './latex';
 import { baseNumeral, clockTime, makeRational, numbersIn, parseRational, rationalsEqual, rationalToNumber, soleNumber, type Rational } from './numbers';
 
@@ -19,6 +20,17 @@ const SYMBOLIC_REL_TOL = 1e-8;
 const ABS_TOL = 1e-12;
 /** Expressions longer than this are not handed to mathjs `simplify` (its time is unbounded). */
 const SIMPLIFY_MAX_CHARS = 160;
+
+let mathjsModule: typeof MathJs | undefined;
+/**
+ * mathjs, loaded on first use: building its typed functions costs about 0.6 s
+ * of CPU, which every `dcd` call would otherwise pay at start-up, and most
+ * comparisons (exact numbers, structures, prose) never reach the CAS.
+ */
+function mathjs(): typeof MathJs {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deferred load (see above); esbuild keeps it lazy
+  return (mathjsModule ??= require('mathjs') as typeof MathJs);
+}
 
 export const MISMATCH: Equivalence = { equivalent: false, rule: 'mismatch' };
 export const undecidable = (reason: string): Equivalence => ({ equivalent: null, rule: 'undecidable', reason });
@@ -71,7 +83,7 @@ export function scalarInfo(text: string, percent: boolean): ScalarInfo {
 
 function toVal(v: unknown): Val | null {
   if (typeof v === 'number') return { re: v, im: 0 };
-  const t = typeOf(v);
+  const t = mathjs().typeOf(v);
   if (t === 'Complex') { const c = v as { re: number; im: number }; return { re: c.re, im: c.im }; }
   if (t === 'BigNumber' || t === 'Fraction') return { re: Number(v), im: 0 };
   return null;
@@ -83,7 +95,7 @@ export function mathForm(info: ScalarInfo): MathForm | null {
   const expr = convertLatex(info.text);
   if (expr === null) return null;
   try {
-    const node = parse(expr);
+    const node = mathjs().parse(expr);
     const symbols = new Set<string>();
     node.traverse((n, path, parent) => {
       if ((n as { isSymbolNode?: boolean }).isSymbolNode && !(parent && (parent as { isFunctionNode?: boolean }).isFunctionNode && path === 'fn')) {
@@ -118,11 +130,11 @@ const bigCache = new Map<string, unknown>();
 
 function bigValue(expr: string): unknown {
   if (bigCache.has(expr)) return bigCache.get(expr);
-  bigMath ??= create(all, { number: 'BigNumber', precision: 64 });
+  bigMath ??= mathjs().create(mathjs().all, { number: 'BigNumber', precision: 64 });
   let v: unknown = null;
   try {
     v = bigMath.evaluate(expr) as unknown;
-    if (typeOf(v) !== 'BigNumber') v = null;
+    if (mathjs().typeOf(v) !== 'BigNumber') v = null;
   } catch { v = null; }
   if (bigCache.size >= 1000) bigCache.clear();
   bigCache.set(expr, v);
@@ -178,7 +190,7 @@ function symbolicEqual(a: MathForm, b: MathForm): boolean | null {
   const text = `(${a.node.toString()}) - (${b.node.toString()})`;
   if (text.length > SIMPLIFY_MAX_CHARS) return null; // time budget: simplify is unbounded
   try {
-    if (simplify(text).toString() === '0') return true;
+    if (mathjs().simplify(text).toString() === '0') return true;
   } catch { /* fall through */ }
   return null;
 }
