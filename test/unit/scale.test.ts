@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { forEachJsonlRow, forEachJsonlRowInBuffer, type LineSpan } from '../../src/core/io/jsonlFile';
 import type { JsonlRow } from '../../src/core/io/jsonl';
 import { checkCorpusBytes, scanCorpusBatches, scanCorpusInput } from '../../src/core/io/corpusInput';
@@ -107,7 +108,7 @@ describe('the streamed input check', () => {
       assert.equal(scan.samples, mem.samples.length);
       assert.deepEqual(scan.errorLines, mem.rows.filter((r) => r.kind === 'error').map((r) => r.line));
       assert.equal(scan.size, Buffer.byteLength(text));
-      assert.equal(scan.sha256, require('node:crypto').createHash('sha256').update(text).digest('hex'));
+      assert.equal(scan.sha256, createHash('sha256').update(text).digest('hex'));
     }
     const empty = path.join(dir, 'blank.dcd.jsonl');
     fs.writeFileSync(empty, '\n \n');
@@ -213,7 +214,7 @@ describe('the incremental .npy writer', () => {
     const hash = await w.finish();
     const want = encodeNpy(data);
     assert.deepEqual(new Uint8Array(fs.readFileSync(file)), want);
-    assert.equal(hash, require('node:crypto').createHash('sha256').update(want).digest('hex'));
+    assert.equal(hash, createHash('sha256').update(want).digest('hex'));
     const empty = path.join(dir, 'empty.npy');
     await (await NpyAppender.create(empty)).finish();
     assert.deepEqual(new Uint8Array(fs.readFileSync(empty)), encodeNpy(new Int32Array(0)));
