@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const ORDER = ['corpus', 'verifier', 'tokenizer', 'diagnostics', 'traces', 'workbench', 'onnx', 'trainer', 'upload', 'eval', 'evalui'];
+const ORDER = ['corpus', 'verifier', 'tokenizer', 'diagnostics', 'traces', 'workbench', 'onnx', 'trainer', 'upload', 'eval', 'evalui', 'scale'];
 
 type BenchModule = { run?: () => Promise<Record<string, unknown>>; default?: { run?: () => Promise<Record<string, unknown>> } };
 

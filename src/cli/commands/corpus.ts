@@ -4,7 +4,6 @@
  * this output); add, never rename.
  */
 import type { Command } from 'commander';
-import { buildCorpus } from '../../core/corpus/build';
 import { CorpusStatsBuilder } from '../../core/corpus/stats';
 import { formatJsonlError } from '../../core/io/jsonl';
 import { exportLine, type ExportFormat } from '../../core/corpus/exports';
@@ -30,6 +29,8 @@ export function register(program: Command): void {
     .action(async (o) => {
       if (!PRESETS[o.preset]) throw new CliError(`unknown preset "${o.preset}"`);
       if (o.unanswered !== 'wrong' && o.unanswered !== 'skip') throw new CliError('--unanswered must be "wrong" or "skip"');
+      // Loaded on use: the verifier's math library takes most of a second to start, which every other command would pay.
+      const { buildCorpus } = await import('../../core/corpus/build');
       const result = await buildCorpus({
         s1k: o.s1k, drafts: o.drafts, out: o.out, preset: o.preset, studentModel: o.studentModel, noAnswer: o.unanswered,
         exports: { ...(o.exportMessages ? { messages: o.exportMessages } : {}), ...(o.exportText ? { text: o.exportText } : {}) },
