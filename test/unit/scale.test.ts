@@ -16,6 +16,9 @@ import type { JsonlRow } from '../../src/core/io/jsonl';
 import { checkCorpusBytes, scanCorpusBatches, scanCorpusInput } from '../../src/core/io/corpusInput';
 import { CorpusIndex } from '../../src/core/io/corpusIndex';
 import { encodeNpy, NpyAppender } from '../../src/core/training/pack';
+import { importS1k } from '../../src/core/corpus/importers';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { CORPUS_FILE } from '../fixtures/tokenizer/oracle';
 import { REPO } from '../support/cli';
 
@@ -199,6 +202,24 @@ describe('the byte-offset index', () => {
     assert.equal(index.built, true, 'the stale line made it rebuild');
     const wantLine = bytes.subarray(lineStart, bytes.indexOf(10, lineStart)).toString();
     assert.deepEqual(sample.value, JSON.parse(wantLine));
+  });
+});
+
+describe('parquet inputs by row group', () => {
+  it('reads every row group, numbering rows across groups, to the rows the JSONL form gives', async () => {
+    const fix = path.join(REPO, 'test', 'fixtures', 'corpus');
+    const rows = fs.readFileSync(path.join(fix, 's1k-mini.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
+    const cols = Object.keys(rows[0]);
+    const file = path.join(dir, 'groups.parquet');
+    fs.writeFileSync(file, Buffer.from(parquetWriteBuffer({ columnData: cols.map((name) => ({ name, data: rows.map((r) => r[name]), type: 'STRING' as const })), rowGroupSize: 4 })));
+    const jsonl = path.join(dir, 'groups.jsonl');
+    fs.writeFileSync(jsonl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const [pq, jl] = [await importS1k(file), await importS1k(jsonl)];
+    assert.equal(pq.format, 'parquet');
+    assert.deepEqual(pq.rows, jl.rows);
+    assert.deepEqual(pq.rowNumbers, jl.rowNumbers);
+    assert.deepEqual(pq.rowNumbers, rows.map((_, i) => i + 1));
+    assert.equal((await parquetMetadataAsync(await asyncBufferFromFile(file))).row_groups.length, Math.ceil(rows.length / 4));
   });
 });
 
