@@ -22,7 +22,8 @@
  * (s1K rows, student drafts, lm-eval outputs, …), digits remapped and words
  * swapped per sample so that no two lines (and few paragraphs) repeat, each
  * `text` rendered by the paper template. DCD_BENCH_SCALE_SIZES picks the sizes
- * (default "200MB,1GB,5GB"); a size that does not fit on the disk is reported, not run.
+ * (default "200MB,1GB,5GB"); a size that does not fit on the disk is reported, not run;
+ * sizes not run keep their figures from an earlier run, marked with its date.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -153,6 +154,15 @@ function measure(cmd: string, args: string[], env: Record<string, string> = {}):
 
 const summary = (m: Measured) => ({ ok: m.ok, s: m.s, rss_mb: m.rss_mb, cpu_s: m.cpu_s, ...(m.ok ? {} : { error: m.stderr.slice(-400) }) });
 
+/** The scale entry of bench/results.json as the last run left it. */
+function readPrevious(): { sizes?: Record<string, unknown>; floors?: Record<string, boolean>; pack_vs_rust?: Record<string, unknown>; measured_at?: string } | null {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8')) as { benches?: Record<string, never> }).benches?.scale ?? null;
+  } catch {
+    return null;
+  }
+}
+
 const SIZES: Record<string, number> = { '20MB': 20e6, '200MB': 200e6, '1GB': 1e9, '5GB': 5e9 };
 
 function freeBytes(dir: string): number {
@@ -240,37 +250,52 @@ export async function run(): Promise<Record<string, unknown>> {
       fs.writeFileSync(subset, lines.join('\n') + '\n');
       const texts = lines.map((l) => (JSON.parse(l) as { text: string }).text);
       const packDir = path.join(dir, 'pack-vs-rust');
-      const pack = measure(process.execPath, [cli, 'pack', subset, '--out', packDir, '--no-cache', '--json'], env);
+      // No truncation: every sample's ids whole, to compare with Rust's.
+      const pack = measure(process.execPath, [cli, 'pack', subset, '--out', packDir, '--no-cache', '--max-length', '100000000', '--json'], env);
       const source = await resolveTokenizerSource();
       const rust = RustTokenizer.fromString(source.tokenizerJson);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const rustIds: number[][] = [];
       for (let i = 0; i < texts.length; i += 32) {
         for (const e of await rust.encodeBatch(texts.slice(i, i + 32), { addSpecialTokens: false })) rustIds.push(e.getIds());
       }
       const rustS = (performance.now() - t0) / 1000;
+      const rustCpu = process.cpuUsage(c0);
+      const rustCpuS = (rustCpu.user + rustCpu.system) / 1e6;
       let identical = pack.ok;
       let tokens = 0;
+      let mismatched = 0;
       if (pack.ok) {
         const exp = await readExport(packDir);
         rustIds.forEach((ids, k) => {
           const ours = exp.ids.subarray(Number(exp.offsets[k]), Number(exp.offsets[k + 1]));
           tokens += ids.length;
-          if (ours.length !== ids.length || ids.some((x, i) => x !== ours[i])) identical = false;
+          if (ours.length !== ids.length || ids.some((x, i) => x !== ours[i])) { identical = false; mismatched++; }
         });
       }
       fs.rmSync(packDir, { recursive: true, force: true });
       fs.rmSync(subset, { force: true });
       out.pack_vs_rust = {
         text_mb: +(texts.reduce((a, t) => a + Buffer.byteLength(t), 0) / 1e6).toFixed(1), samples: texts.length, tokens,
-        pack: summary(pack), rust_encode_batch_s: +rustS.toFixed(2), ids_identical: identical,
+        pack: summary(pack), rust_encode_batch_s: +rustS.toFixed(2), rust_encode_batch_cpu_s: +rustCpuS.toFixed(2), ids_identical: identical, samples_with_other_ids: mismatched,
         speedup_pack_over_rust: +(rustS / pack.s).toFixed(2),
+        // CPU seconds: the fairer ratio on a shared machine (both use every core they get).
+        cpu_speedup_pack_over_rust: +(rustCpuS / pack.cpu_s).toFixed(2),
       };
       floors.pack_ge_4x_rust_encode_batch = identical && rustS / pack.s >= 4;
     }
   } finally {
     fs.rmSync(env.DCD_CACHE_DIR, { recursive: true, force: true });
   }
+  // Sizes not measured in this run keep their figures from the last run that measured them (dated).
+  const previous = readPrevious();
+  for (const [name, r] of Object.entries(previous?.sizes ?? {})) {
+    if (name in bySize) continue;
+    bySize[name] = { ...(r as Record<string, unknown>), measured_in_an_earlier_run: (r as { measured_in_an_earlier_run?: string }).measured_in_an_earlier_run ?? previous?.measured_at };
+    for (const [k, v] of Object.entries(previous?.floors ?? {})) if (k.startsWith(`${name}_`) && !(k in floors)) floors[k] = v;
+  }
+  if (!out.pack_vs_rust && previous?.pack_vs_rust) out.pack_vs_rust = { ...previous.pack_vs_rust, measured_in_an_earlier_run: previous.measured_at };
   out.load_average_end = +os.loadavg()[0].toFixed(2);
   out.floors = floors;
   out.corpus_dir = dir;
