@@ -6,7 +6,7 @@
  * - `stats --no-tokens` against a Python baseline measured in the same run
  *   (line by line `json.loads` of the same file);
  * - `render --index <last>`: the first call builds the byte-offset index, the
- *   second is timed;
+ *   next three are timed (median);
  * - `pack --no-cache` (cold tokenization, every sample), tokens per second;
  * - `stats` with the token audit, at the sizes named in DCD_BENCH_SCALE_TOKENS
  *   (default 200MB: it tokenizes the whole corpus again);
@@ -212,9 +212,11 @@ export async function run(): Promise<Record<string, unknown>> {
       r.stats_over_python = +(stats.s / py.s).toFixed(2);
 
       const renderBuild = measure(process.execPath, [cli, 'render', file, '--index', String(samples - 1)], env);
-      const render = measure(process.execPath, [cli, 'render', file, '--index', String(samples - 1)], env);
+      // Three calls once the index is built; the median is the figure (the machine may be shared).
+      const renders = [0, 1, 2].map(() => measure(process.execPath, [cli, 'render', file, '--index', String(samples - 1)], env));
+      const render = [...renders].sort((a, b) => a.s - b.s)[1];
       r.render_last_first_call = summary(renderBuild);
-      r.render_last = summary(render);
+      r.render_last = { ...summary(render), ok: renders.every((x) => x.ok), runs_s: renders.map((x) => x.s) };
 
       const packDir = path.join(dir, `pack-${name}`);
       const pack = measure(process.execPath, [cli, 'pack', file, '--out', packDir, '--no-cache', '--json'], env);
@@ -235,7 +237,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const commands = ['stats', 'render_last_first_call', 'render_last', 'pack', ...(r.stats_with_tokens ? ['stats_with_tokens'] : [])];
       floors[`${name}_all_succeed_rss_le_1.5GB`] = commands.every((c) => (r[c] as Measured).ok && (r[c] as Measured).rss_mb <= RSS_FLOOR_MB);
       floors[`${name}_stats_le_2x_python`] = stats.ok && stats.s <= 2 * py.s;
-      floors[`${name}_render_last_le_1s`] = render.ok && render.s <= 1;
+      floors[`${name}_render_last_le_1s`] = renders.every((x) => x.ok) && render.s <= 1;
     }
 
     // ---- pack vs the Rust tokenizers' encodeBatch on the same texts
