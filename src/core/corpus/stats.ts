@@ -97,17 +97,12 @@ export function countSamples(samples: Iterable<SampleKeys>): SampleCounts {
  * strings folded into counts, one entry per question, and three lengths.
  */
 export class CorpusStatsBuilder {
-  private readonly keys: SampleKeys[] = [];
-  private readonly counts: SampleCounts;
+  private readonly counts: SampleCounts = countSamples([]);
   private readonly kinds = new Map<string, { correct: boolean; wrong: boolean }>();
   private readonly text: number[] = [];
   private readonly chain: number[] = [];
   private readonly draft: number[] = [];
   private readonly malformed: number[] = [];
-
-  constructor() {
-    this.counts = countSamples(this.keys);
-  }
 
   add(s: DcdSample): void {
     const k = sampleKeys(s as unknown as Record<string, unknown>);
