@@ -7,7 +7,8 @@
  *   (line by line `json.loads` of the same file);
  * - `render --index <last>`: the first call builds the byte-offset index, the
  *   next three are timed (median);
- * - `pack --no-cache` (cold tokenization, every sample), tokens per second;
+ * - `pack --no-cache` (cold tokenization, every sample), tokens per second
+ *   (at the sizes named in DCD_BENCH_SCALE_PACK, default all);
  * - `stats` with the token audit, at the sizes named in DCD_BENCH_SCALE_TOKENS
  *   (default 200MB: it tokenizes the whole corpus again);
  * - pack against the Rust `tokenizers` package's `encodeBatch` (all cores) on
@@ -175,6 +176,7 @@ function freeBytes(dir: string): number {
 
 export async function run(): Promise<Record<string, unknown>> {
   const sizes = (process.env.DCD_BENCH_SCALE_SIZES ?? '200MB,1GB,5GB').split(',').map((s) => s.trim()).filter(Boolean);
+  const packSizes = (process.env.DCD_BENCH_SCALE_PACK ?? sizes.join(',')).split(',').map((s) => s.trim());
   const tokenSizes = (process.env.DCD_BENCH_SCALE_TOKENS ?? '200MB').split(',').map((s) => s.trim());
   const dir = process.env.DCD_BENCH_SCALE_DIR ?? path.join(os.tmpdir(), 'dcd-bench-scale');
   fs.mkdirSync(dir, { recursive: true });
@@ -219,13 +221,15 @@ export async function run(): Promise<Record<string, unknown>> {
       r.render_last = { ...summary(render), ok: renders.every((x) => x.ok), runs_s: renders.map((x) => x.s) };
 
       const packDir = path.join(dir, `pack-${name}`);
-      const pack = measure(process.execPath, [cli, 'pack', file, '--out', packDir, '--no-cache', '--json'], env);
-      r.pack = summary(pack);
-      if (pack.ok) {
-        const m = JSON.parse(pack.stdout) as { tokens: number; samples: number };
-        r.pack = { ...summary(pack), tokens: m.tokens, samples: m.samples, mtok_s: +(m.tokens / pack.s / 1e6).toFixed(3) };
-      }
-      fs.rmSync(packDir, { recursive: true, force: true });
+      if (packSizes.includes(name)) {
+        const pack = measure(process.execPath, [cli, 'pack', file, '--out', packDir, '--no-cache', '--json'], env);
+        r.pack = summary(pack);
+        if (pack.ok) {
+          const m = JSON.parse(pack.stdout) as { tokens: number; samples: number };
+          r.pack = { ...summary(pack), tokens: m.tokens, samples: m.samples, mtok_s: +(m.tokens / pack.s / 1e6).toFixed(3) };
+        }
+        fs.rmSync(packDir, { recursive: true, force: true });
+      } else r.pack_skipped = 'not in DCD_BENCH_SCALE_PACK';
 
       if (tokenSizes.includes(name)) {
         const tokenCache = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-bench-scale-tokens-'));
@@ -234,7 +238,7 @@ export async function run(): Promise<Record<string, unknown>> {
         fs.rmSync(tokenCache, { recursive: true, force: true });
       }
 
-      const commands = ['stats', 'render_last_first_call', 'render_last', 'pack', ...(r.stats_with_tokens ? ['stats_with_tokens'] : [])];
+      const commands = ['stats', 'render_last_first_call', 'render_last', ...(r.pack ? ['pack'] : []), ...(r.stats_with_tokens ? ['stats_with_tokens'] : [])];
       floors[`${name}_all_succeed_rss_le_1.5GB`] = commands.every((c) => (r[c] as Measured).ok && (r[c] as Measured).rss_mb <= RSS_FLOOR_MB);
       floors[`${name}_stats_le_2x_python`] = stats.ok && stats.s <= 2 * py.s;
       floors[`${name}_render_last_le_1s`] = renders.every((x) => x.ok) && render.s <= 1;
