@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 /** Helpers other benchmarks import: not benchmarks themselves. */
 const HELPERS = ['scaleCorpus'];
-const ORDER = ['corpus', 'verifier', 'tokenizer', 'diagnostics', 'traces', 'workbench', 'onnx', 'trainer', 'upload', 'eval', 'lmeval', 'evalui'];
+const ORDER = ['corpus', 'verifier', 'tokenizer', 'diagnostics', 'traces', 'workbench', 'onnx', 'trainer', 'upload', 'eval', 'lmeval', 'evalui', 'scale', 'workbenchScale'];
 
 type BenchModule = { run?: () => Promise<Record<string, unknown>>; default?: { run?: () => Promise<Record<string, unknown>> } };
 

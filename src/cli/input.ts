@@ -5,8 +5,9 @@
  * document on stdout) and end the command with exit code 2.
  */
 import {
-  errorsOf, formatProblem, readCorpusInput, warningsOf, type CorpusRead, type FieldRules, type InputProblem,
+  errorsOf, formatProblem, scanCorpusInput, warningsOf, type CorpusScan, type InputProblem, type ScanOptions,
 } from '../core/io/corpusInput';
+import { CorpusIndex, type IndexedSample } from '../core/io/corpusIndex';
 import { CliError, printJson } from './output';
 
 /** The JSON form of a problem (keys only added, never renamed: a CLI contract). */
@@ -29,13 +30,52 @@ export function reportProblems(command: string, problems: readonly InputProblem[
   return warnings.map(problemJson);
 }
 
-/** Reads a corpus through the input layer and reports its problems (see reportProblems). */
-export async function readCorpusForCli(command: string, file: string, opts: { json?: boolean; rules?: FieldRules } = {}): Promise<CorpusRead & { warnings: ProblemJson[] }> {
-  let read: CorpusRead;
+/** An error of the file system (ENOENT, EISDIR, EACCES, …), not of the caller's work on the samples. */
+function isFsError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
+function cannotRead(file: string, err: unknown): CliError {
+  return new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+}
+
+/**
+ * Streams a corpus through the input layer (scanCorpusInput: samples handed
+ * to opts.onSample, never held) and reports its problems (see reportProblems)
+ * once the whole file is read.
+ */
+export async function scanCorpusForCli(command: string, file: string, opts: ScanOptions & { json?: boolean } = {}): Promise<CorpusScan & { warnings: ProblemJson[] }> {
+  let scan: CorpusScan;
   try {
-    read = await readCorpusInput(file, opts.rules);
+    scan = await scanCorpusInput(file, opts);
   } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (isFsError(err)) throw cannotRead(file, err);
+    throw err;
   }
-  return { ...read, warnings: reportProblems(command, read.problems, opts.json) };
+  return { ...scan, warnings: reportProblems(command, scan.problems, opts.json) };
+}
+
+/**
+ * One sample of a corpus through its byte-offset index (src/core/io/corpusIndex.ts):
+ * the input problems recorded with the index are reported first (an error
+ * ends the command as every corpus command does), then the line is read by seeking.
+ */
+export async function indexedSampleForCli(command: string, file: string, index: number, opts: { json?: boolean } = {}): Promise<{ sample: IndexedSample | null; samples: number; warnings: ProblemJson[] }> {
+  let idx: CorpusIndex;
+  try {
+    idx = await CorpusIndex.open(file);
+  } catch (err) {
+    throw cannotRead(file, err);
+  }
+  const warnings = reportProblems(command, idx.problems, opts.json);
+  if (!Number.isInteger(index) || index < 0 || index >= idx.samples) return { sample: null, samples: idx.samples, warnings };
+  try {
+    const { sample, index: fresh } = await idx.sample(index);
+    // A rebuilt index (the corpus changed under the cached one) may have new problems.
+    return { sample, samples: fresh.samples, warnings: fresh === idx ? warnings : reportProblems(command, fresh.problems, opts.json) };
+  } catch (err) {
+    if (err instanceof RangeError) return { sample: null, samples: idx.samples, warnings };
+    throw cannotRead(file, err);
+  }
 }

@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import {
-  CorpusDiagnoser, diagnoseCorpusLine, rawIndexOfDecoded, topLevelSpans,
+  CorpusDiagnoser, diagnoseCorpusFile, diagnoseCorpusLine, rawIndexOfDecoded, topLevelSpans,
   type Diagnostic, type DiagnosticContext, type TruncationReport, type VerifyFn,
 } from '../../src/core/corpus/diagnostics';
 import { splitLines } from '../../src/core/io/jsonl';
@@ -312,6 +313,27 @@ describe('CorpusDiagnoser', () => {
     const got = await new CorpusDiagnoser(FULL).diagnoseAll(lines);
     assert.deepEqual(summary(got), summary(expected));
     assert.deepEqual(got.map((d) => d.line), [1, 4]);
+  });
+
+  it('diagnoses a file on disk streamed, as it diagnoses its lines (fixes aside), duplicate ids included', async () => {
+    const lines = [...corpus(), GSM, '{"id": 1'];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-diag-file-'));
+    try {
+      const file = path.join(dir, 'c.dcd.jsonl');
+      fs.writeFileSync(file, lines.join('\r\n'));
+      const d = new CorpusDiagnoser(FULL);
+      const expected = [...await d.diagnoseAll(lines), ...d.duplicateIds(lines)].sort((a, b) => a.line - b.line);
+      for (const chunkBytes of [7, undefined]) {
+        const got: Diagnostic[] = [];
+        const r = await diagnoseCorpusFile(file, FULL, (ds) => got.push(...ds), { chunkBytes });
+        assert.deepEqual(summary(got), summary(expected));
+        assert.ok(got.every((g) => g.fix === undefined));
+        assert.deepEqual(r, { lines: lines.length, diagnostics: expected.length });
+      }
+      assert.ok(expected.some((e) => e.code === 'duplicate-id') && expected.some((e) => e.code === 'malformed-json'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('re-analyses only changed lines, including after lines move', async () => {

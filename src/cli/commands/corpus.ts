@@ -4,20 +4,15 @@
  * this output); add, never rename.
  */
 import type { Command } from 'commander';
-import { buildCorpus } from '../../core/corpus/build';
-import { corpusStats } from '../../core/corpus/stats';
-import { formatJsonlError, jsonlLines } from '../../core/io/jsonl';
+import { CorpusStatsBuilder } from '../../core/corpus/stats';
+import { formatJsonlError } from '../../core/io/jsonl';
 import { exportLine, type ExportFormat } from '../../core/corpus/exports';
-import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { AtomicFileWriter } from '../../core/io/atomicWrite';
+import { scanCorpusInput } from '../../core/io/corpusInput';
 import { PRESETS } from '../../core/trace/template';
 import { CliError, printJson } from '../output';
-import { readCorpusForCli } from '../input';
+import { indexedSampleForCli, scanCorpusForCli } from '../input';
 import { statsExtensions } from './statsExtensions';
-
-async function readSamples(command: string, file: string, json?: boolean) {
-  const read = await readCorpusForCli(command, file, { json });
-  return { ...read, samples: read.samples.map((s) => s.value) };
-}
 
 export function register(program: Command): void {
   program.command('build')
@@ -34,6 +29,8 @@ export function register(program: Command): void {
     .action(async (o) => {
       if (!PRESETS[o.preset]) throw new CliError(`unknown preset "${o.preset}"`);
       if (o.unanswered !== 'wrong' && o.unanswered !== 'skip') throw new CliError('--unanswered must be "wrong" or "skip"');
+      // Loaded on use: the verifier's math library takes most of a second to start, which every other command would pay.
+      const { buildCorpus } = await import('../../core/corpus/build');
       const result = await buildCorpus({
         s1k: o.s1k, drafts: o.drafts, out: o.out, preset: o.preset, studentModel: o.studentModel, noAnswer: o.unanswered,
         exports: { ...(o.exportMessages ? { messages: o.exportMessages } : {}), ...(o.exportText ? { text: o.exportText } : {}) },
@@ -59,10 +56,10 @@ export function register(program: Command): void {
     .argument('<file>', 'corpus JSONL')
     .requiredOption('--index <n>', '0-based sample index (malformed lines are not counted)', (v) => Number.parseInt(v, 10))
     .action(async (file: string, o) => {
-      const { samples } = await readSamples('render', file);
-      const s = samples[o.index];
-      if (!Number.isInteger(o.index) || !s) throw new CliError(`no sample ${o.index} in ${file} (${samples.length} samples)`);
-      process.stdout.write(String(s.text));
+      // Through the corpus's byte-offset index: one line is read, not the corpus.
+      const { sample, samples } = await indexedSampleForCli('render', file, o.index);
+      if (!sample) throw new CliError(`no sample ${o.index} in ${file} (${samples} samples)`);
+      process.stdout.write(String(sample.value.text));
     });
 
   program.command('stats')
@@ -74,9 +71,15 @@ export function register(program: Command): void {
     .option('--tokenizer <dir>', 'tokenizer or model folder (default: the bundled Qwen2.5 tokenizer)')
     .option('--no-tokens', 'skip the token statistics')
     .action(async (file: string, o) => {
-      const { rows, samples, warnings } = await readSamples('stats', file, o.json);
-      const stats: Record<string, unknown> = { ...corpusStats(rows) };
-      if (o.tokens !== false) for (const ext of statsExtensions) Object.assign(stats, await ext(samples, { maxLength: o.maxLength, policy: o.policy, tokenizer: o.tokenizer }));
+      // Streamed: one pass for the counts (and the input check), another per extension (the token audit).
+      const b = new CorpusStatsBuilder();
+      const { warnings } = await scanCorpusForCli('stats', file, {
+        json: o.json,
+        onRow: (r) => { if (r.kind === 'error') b.error(r.line); },
+        onSample: (s) => b.add(s.value),
+      });
+      const stats: Record<string, unknown> = { ...b.result() };
+      if (o.tokens !== false) for (const ext of statsExtensions) Object.assign(stats, await ext(file, { maxLength: o.maxLength, policy: o.policy, tokenizer: o.tokenizer }));
       stats.warnings = warnings;
       if (o.json) printJson(stats);
       else process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
@@ -91,9 +94,17 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON summary')
     .action(async (file: string, o) => {
       if (o.format !== 'messages' && o.format !== 'text') throw new CliError('--format must be "messages" or "text"');
-      const { rows, samples, warnings } = await readSamples('export', file, o.json);
-      await writeFileAtomic(o.out, jsonlLines(samples.map((s) => exportLine(s, o.format as ExportFormat, o.preset))));
-      const summary = { out: o.out, format: o.format, samples: samples.length, malformed_lines: rows.filter((r) => r.kind === 'error').map((r) => r.line), warnings };
+      // Checked in one streamed pass (nothing is written when a line is bad), written in a second.
+      const { samples, errorLines, warnings } = await scanCorpusForCli('export', file, { json: o.json });
+      const out = await AtomicFileWriter.open(o.out);
+      try {
+        await scanCorpusInput(file, { onSample: (s) => out.write(JSON.stringify(exportLine(s.value, o.format as ExportFormat, o.preset)) + '\n') });
+        await out.commit();
+      } catch (err) {
+        await out.abort();
+        throw err;
+      }
+      const summary = { out: o.out, format: o.format, samples, malformed_lines: errorLines, warnings };
       if (o.json) printJson(summary); else process.stdout.write(`wrote ${summary.samples} lines to ${o.out}\n`);
     });
 }

@@ -17,8 +17,8 @@
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { runDraftBatch, type BatchSummary } from '../../core/drafting/batch';
-import { LocalEngine } from '../../core/drafting/engine';
+import type { BatchSummary } from '../../core/drafting/batch';
+import type { LocalEngine } from '../../core/drafting/engine';
 import { ModelFolderError } from '../../core/drafting/modelFolder';
 import { parseQuestions } from '../../core/drafting/questions';
 import { DEFAULT_GENERATE_PARAMS, isDtypeSetting, type GenerateParams } from '../../core/drafting/types';
@@ -91,9 +91,11 @@ export function register(program: Command): void {
       }
       if (!parsed.questions.length) throw new CliError(`${opts.questions}: no questions`);
 
+      // Loaded on use (the verifier's math library, ONNX Runtime): every other command would pay their start-up.
+      const [{ runDraftBatch }, { LocalEngine: Engine }] = await Promise.all([import('../../core/drafting/batch'), import('../../core/drafting/engine')]);
       let engine: LocalEngine;
       try {
-        engine = await LocalEngine.load(opts.model, { dtype: opts.dtype, threads });
+        engine = await Engine.load(opts.model, { dtype: opts.dtype, threads });
       } catch (err) {
         if (err instanceof ModelFolderError) throw new CliError(err.message);
         throw err;

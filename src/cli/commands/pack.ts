@@ -14,7 +14,7 @@ import { MASK_POLICIES } from '../../core/trace/mask';
 import { CorpusLineError, packCorpus, type ExportManifest } from '../../core/training/pack';
 import { getPlanPreset } from '../../core/training/plan';
 import { intOption, policyOption } from './tokens';
-import { readCorpusForCli } from '../input';
+import { scanCorpusForCli } from '../input';
 
 export interface CorpusCliOptions {
   policy?: string; maxLength?: string; template?: string; tokenizer?: string;
@@ -70,10 +70,10 @@ export function register(program: Command): void {
     .option('--json', 'print the manifest as JSON')
     .action(async (file: string, opts: CorpusCliOptions & { out: string; planPreset: string; dropFlagged?: boolean; json?: boolean }) => {
       const co = corpusOptions(opts, opts.planPreset);
-      const input = await readCorpusForCli('pack', file, { json: opts.json });
+      const input = await scanCorpusForCli('pack', file, { json: opts.json, hash: true });
       let manifest: ExportManifest;
       try {
-        manifest = await packCorpus(file, opts.out, { ...co, planPreset: opts.planPreset, dropFlagged: opts.dropFlagged, input });
+        manifest = await packCorpus(file, opts.out, { ...co, planPreset: opts.planPreset, dropFlagged: opts.dropFlagged, checked: input });
       } catch (err) {
         if (err instanceof CorpusLineError || (err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError((err as Error).message);
         throw err;

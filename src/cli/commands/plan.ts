@@ -13,10 +13,9 @@
  */
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { auditCorpus } from '../../core/training/audit';
-import { corpusTraces } from '../../core/training/pack';
+import { auditCorpusFile } from '../../core/training/audit';
 import { planTraining, PLAN_PRESETS } from '../../core/training/plan';
-import { readCorpusForCli } from '../input';
+import { scanCorpusForCli } from '../input';
 import { addCorpusOptions, corpusOptions, describeFlags, type CorpusCliOptions } from './pack';
 
 export function register(program: Command): void {
@@ -28,14 +27,15 @@ export function register(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .action(async (file: string, opts: CorpusCliOptions & { preset: string; json?: boolean }) => {
       const co = corpusOptions(opts, opts.preset);
-      const input = await readCorpusForCli('plan', file, { json: opts.json });
-      const traces = corpusTraces(input);
-      const audit = await auditCorpus(traces.map((t) => ({ text: t.text, id: t.id ?? undefined, chain: t.chain })), co);
+      // Streamed twice: the input check (with each sample's line), then the token audit in batches.
+      const lines: number[] = [];
+      const input = await scanCorpusForCli('plan', file, { json: opts.json, onSample: (s) => { lines.push(s.line); } });
+      const audit = await auditCorpusFile(file, co);
       if (audit.errors.length) {
         const e = audit.errors[0];
-        throw new CliError(`${file}:${traces[e.index].line}: ${e.error}${audit.errors.length > 1 ? ` (and ${audit.errors.length - 1} more lines)` : ''}`);
+        throw new CliError(`${file}:${lines[e.index]}: ${e.error}${audit.errors.length > 1 ? ` (and ${audit.errors.length - 1} more lines)` : ''}`);
       }
-      const plan = planTraining(traces.length, opts.preset, { tokens: audit.tokens, trained_tokens: audit.trained_tokens });
+      const plan = planTraining(input.samples, opts.preset, { tokens: audit.tokens, trained_tokens: audit.trained_tokens });
       const out = { ...plan, policy: audit.policy, max_length: audit.max_length, flags: audit.flags, warnings: input.warnings };
       if (opts.json) { printJson(out); return; }
       const warn = describeFlags(audit.flags, audit.samples);

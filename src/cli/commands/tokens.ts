@@ -10,9 +10,8 @@
  */
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
-import { readCorpusForCli } from '../input';
+import { indexedSampleForCli } from '../input';
 import { isMaskPolicy, IGNORE_INDEX, MASK_POLICIES, DEFAULT_MAX_LENGTH, type MaskPolicy } from '../../core/trace/mask';
-import { corpusTraces } from '../../core/training/pack';
 import { tokenizeTrace } from '../../core/tokenizer';
 
 export function intOption(name: string, v: string | undefined, min: number): number | undefined {
@@ -43,10 +42,11 @@ export function register(program: Command): void {
       const index = intOption('--index', opts.index, 0) as number;
       const policy = policyOption(opts.policy);
       const maxLength = intOption('--max-length', opts.maxLength, 1);
-      const input = await readCorpusForCli('tokens', file, { json: opts.json });
-      const traces = corpusTraces(input);
-      const trace = traces[index];
-      if (!trace) throw new CliError(`--index ${index} is out of range: ${file} has ${traces.length} samples`);
+      // Through the corpus's byte-offset index: one line is read, not the corpus.
+      const input = await indexedSampleForCli('tokens', file, index, { json: opts.json });
+      if (!input.sample) throw new CliError(`--index ${index} is out of range: ${file} has ${input.samples} samples`);
+      const v = input.sample.value;
+      const trace = { line: input.sample.line, id: typeof v.id === 'string' ? v.id : null, text: v.text };
       let t;
       try {
         t = await tokenizeTrace(trace.text, { policy, maxLength, preset: opts.template, dir: opts.tokenizer });

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { verify, type Verification, type VerifyOptions } from '../../core/answer';
+import type { Verification, VerifyOptions } from '../../core/answer';
 import { parseJsonl } from '../../core/io/jsonl';
 import { CliError, printJson } from '../output';
 
@@ -73,7 +73,9 @@ export function register(program: Command): void {
     .option('--pred-is-answer', 'take the prediction as a bare answer (no extraction)')
     .option('--gold-is-answer', 'take the gold as a bare answer (no extraction)')
     .option('--json', 'print JSON: one object, or one per --pairs line')
-    .action((opts: VerifyCliOptions) => {
+    .action(async (opts: VerifyCliOptions) => {
+      // Loaded on use: the math library takes most of a second to start, which every other command would pay.
+      const { verify } = await import('../../core/answer');
       const vopts: VerifyOptions = { predIsAnswer: !!opts.predIsAnswer, goldIsAnswer: !!opts.goldIsAnswer };
       if (opts.pairs !== undefined) {
         if (opts.pred !== undefined || opts.gold !== undefined) throw new CliError('use either --pairs or --pred/--gold, not both');

@@ -17,6 +17,7 @@ import { classifyJsonlText, type JsonlErrorCode } from '../io/jsonl';
 import { duplicateIdProblem, INPUT_OUTCOMES, sampleFieldProblems, sampleIdOf } from '../io/corpusInput';
 import { PRESETS, parseTrace, renderTrace, TraceStructureError, type RegionName, type TraceFields } from '../trace/template';
 import { rawIndexOfDecoded, topLevelSpans, type ValueSpan } from '../io/jsonMembers';
+import { forEachJsonlRow } from '../io/jsonlFile';
 
 export { rawIndexOfDecoded, topLevelSpans };
 
@@ -519,4 +520,41 @@ export class CorpusDiagnoser {
     } while (next < lines.length);
     return all;
   }
+}
+
+/**
+ * Diagnoses a corpus file on disk, streamed through the one JSONL reader
+ * (src/core/io/jsonlFile.ts), for a file too big to hold as lines: each
+ * line's diagnostics go to `onDiagnostics` as soon as it is read, without
+ * fixes (a fix keeps its whole line alive; an editor that offers fixes
+ * diagnoses its own lines with CorpusDiagnoser). Duplicate ids are reported
+ * on the later line, as CorpusDiagnoser.duplicateIds words them. Memory: the
+ * longest line and one map entry per distinct id. Resolves with the counts.
+ */
+export async function diagnoseCorpusFile(
+  file: string, ctx: DiagnosticContext, onDiagnostics: (d: Diagnostic[]) => void, opts: { signal?: AbortSignal; chunkBytes?: number } = {},
+): Promise<{ lines: number; diagnostics: number }> {
+  const firstLineOfId = new Map<string, number>();
+  let lines = 0;
+  let count = 0;
+  await forEachJsonlRow<Record<string, unknown>>(file, (row) => {
+    opts.signal?.throwIfAborted();
+    lines = row.line;
+    const line = row.line - 1;
+    const analysis: LineAnalysis = row.kind === 'error'
+      ? { findings: [lineError(row.raw, 0, row.code, row.message)], id: null }
+      : { findings: analyzeSample(row.raw, row.value, ctx), id: sampleIdOf(row.value) };
+    const out: Diagnostic[] = analysis.findings.map((f) => ({ line, startChar: f.startChar, endChar: f.endChar, severity: f.severity, code: f.code, message: f.message }));
+    if (analysis.id !== null) {
+      const first = firstLineOfId.get(analysis.id);
+      if (first === undefined) firstLineOfId.set(analysis.id, line);
+      else {
+        const p = duplicateIdProblem('', analysis.id, line + 1, first + 1);
+        const span = topLevelSpans(row.raw).get('id');
+        out.push({ line, startChar: span ? span.start : 0, endChar: span ? span.end : row.raw.length, severity: p.severity, code: 'duplicate-id', message: sentence(p.message) });
+      }
+    }
+    if (out.length) { count += out.length; onDiagnostics(out); }
+  }, { chunkBytes: opts.chunkBytes });
+  return { lines, diagnostics: count };
 }

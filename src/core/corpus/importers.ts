@@ -5,7 +5,7 @@
  * their file and line (or row) number.
  */
 import { promises as fs } from 'node:fs';
-import { parquetReadObjects, asyncBufferFromFile } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, asyncBufferFromFile } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { type JsonlError } from '../io/jsonl';
 import { forEachJsonlRow } from '../io/jsonlFile';
@@ -62,15 +62,31 @@ export async function importS1k(file: string, format?: S1kFormat): Promise<S1kIm
   format ??= await detectS1kFormat(file);
   const out: S1kImport = { format, rows: [], rowNumbers: [], errors: [] };
   if (format === 'parquet') {
+    // Read by row group (s1K-like and OpenThoughts-like files run to gigabytes): the
+    // file is read in ranges, and one group's decoded columns are the most held at once.
     const buffer = await asyncBufferFromFile(file);
-    const records = (await parquetReadObjects({ file: buffer, compressors })) as Record<string, unknown>[];
-    const absent = missingColumns(records.length ? Object.keys(records[0]) : []);
-    if (absent.length) throw new ImportError(`${file}: the parquet file lacks the s1K column(s) ${absent.join(', ')}.`);
-    records.forEach((r, i) => {
-      for (const [k, v] of Object.entries(r)) if (v === null || v === undefined) r[k] = '';
-      const { row, missing } = checkRow(r);
-      if (row) { out.rows.push(row); out.rowNumbers.push(i + 1); } else out.errors.push({ file, line: i + 1, message: `row lacks ${missing.join(', ')}`, raw: '' });
-    });
+    const metadata = await parquetMetadataAsync(buffer);
+    let start = 0;
+    for (const group of metadata.row_groups) {
+      const n = Number(group.num_rows);
+      if (!n) continue;
+      const records = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: start + n, compressors })) as Record<string, unknown>[];
+      if (start === 0) {
+        const absent = missingColumns(records.length ? Object.keys(records[0]) : []);
+        if (absent.length) throw new ImportError(`${file}: the parquet file lacks the s1K column(s) ${absent.join(', ')}.`);
+      }
+      records.forEach((r, i) => {
+        for (const [k, v] of Object.entries(r)) if (v === null || v === undefined) r[k] = '';
+        const { row, missing } = checkRow(r);
+        const line = start + i + 1;
+        if (row) { out.rows.push(row); out.rowNumbers.push(line); } else out.errors.push({ file, line, message: `row lacks ${missing.join(', ')}`, raw: '' });
+      });
+      start += n;
+    }
+    if (start === 0) {
+      const absent = missingColumns([]);
+      if (absent.length) throw new ImportError(`${file}: the parquet file lacks the s1K column(s) ${absent.join(', ')}.`);
+    }
     return out;
   }
   if (format === 'json') {

@@ -92,17 +92,59 @@ export function countSamples(samples: Iterable<SampleKeys>): SampleCounts {
   return c;
 }
 
+/**
+ * `dcd stats` one sample at a time: what it keeps per sample is its keys'
+ * strings folded into counts, one entry per question, and three lengths.
+ */
+export class CorpusStatsBuilder {
+  private readonly counts: SampleCounts = countSamples([]);
+  private readonly kinds = new Map<string, { correct: boolean; wrong: boolean }>();
+  private readonly text: number[] = [];
+  private readonly chain: number[] = [];
+  private readonly draft: number[] = [];
+  private readonly malformed: number[] = [];
+
+  add(s: DcdSample): void {
+    const k = sampleKeys(s as unknown as Record<string, unknown>);
+    const c = this.counts;
+    c.samples++;
+    if (k.missing.length) c.incomplete++;
+    bump(c.byVerdict, k.verdict);
+    bump(c.bySource, k.source);
+    bump(c.byCotType, k.cotType);
+    let q = this.kinds.get(k.questionKey);
+    if (!q) this.kinds.set(k.questionKey, (q = { correct: false, wrong: false }));
+    if (k.verdict === 'correct') q.correct = true;
+    else if (k.verdict === 'incorrect') q.wrong = true;
+    this.text.push(String(s.text ?? '').length);
+    this.chain.push(String(s.chain ?? '').length);
+    this.draft.push(String(s.draft ?? '').length);
+  }
+
+  /** A malformed line (1-based). */
+  error(line: number): void { this.malformed.push(line); }
+
+  result(): CorpusStats {
+    const c = this.counts;
+    let both = 0;
+    for (const k of this.kinds.values()) if (k.correct && k.wrong) both++;
+    return {
+      samples: c.samples,
+      malformed_lines: this.malformed,
+      by_verdict: c.byVerdict, by_source: c.bySource, by_cot_type: c.byCotType,
+      text_chars: lengthStats(this.text), chain_chars: lengthStats(this.chain), draft_chars: lengthStats(this.draft),
+      questions: this.kinds.size,
+      questions_with_both: both,
+    };
+  }
+}
+
 /** `dcd stats`: the counts and text-length statistics of a corpus. */
 export function corpusStats(rows: JsonlRow<DcdSample>[]): CorpusStats {
-  const samples = rows.flatMap((r) => (r.kind === 'value' ? [r.value] : []));
-  const c = countSamples(samples.map((s) => sampleKeys(s as unknown as Record<string, unknown>)));
-  const len = (f: (s: DcdSample) => unknown) => lengthStats(samples.map((s) => String(f(s) ?? '').length));
-  return {
-    samples: c.samples,
-    malformed_lines: rows.filter((r) => r.kind === 'error').map((r) => r.line),
-    by_verdict: c.byVerdict, by_source: c.bySource, by_cot_type: c.byCotType,
-    text_chars: len((s) => s.text), chain_chars: len((s) => s.chain), draft_chars: len((s) => s.draft),
-    questions: c.questions,
-    questions_with_both: c.questionsWithBoth,
-  };
+  const b = new CorpusStatsBuilder();
+  for (const r of rows) {
+    if (r.kind === 'value') b.add(r.value);
+    else b.error(r.line);
+  }
+  return b.result();
 }

@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { deeperThan, invalidUtf8At, MAX_JSON_DEPTH, parseJsonl } from '../io/jsonl';
-import { checkCorpusBytes, problem, type InputProblem } from '../io/corpusInput';
+import { checkCorpusBytes, problem, scanCorpusInput, type InputProblem } from '../io/corpusInput';
 import { DEFAULT_NGRAM, NgramIndex, type SimilarityMatch } from './similarity';
 
 export const DEFAULT_CONTAMINATION_THRESHOLD = 0.5;
@@ -166,17 +166,24 @@ function itemId(r: Record<string, unknown>, idField?: string): string | null {
  * the string field, duplicate ids) as every corpus reader.
  */
 export async function readTextItems(file: string, field: string, idField?: string): Promise<{ items: TextItem[]; problems: InputProblem[] }> {
-  const bytes = await fs.readFile(file);
-  // A DCD corpus is held to the sample rules every corpus command applies.
+  // A DCD corpus is held to the sample rules every corpus command applies, and
+  // streamed (corpora run to gigabytes): only each sample's question is kept.
   if (file.endsWith('.dcd.jsonl')) {
-    const read = checkCorpusBytes(bytes, file);
-    if (read.problems.some((p) => p.severity === 'error')) return { items: [], problems: read.problems };
-    try {
-      return { items: recordsToItems(read.samples.map((s) => s.value as Record<string, unknown>), field, file, idField), problems: read.problems };
-    } catch (err) {
-      return { items: [], problems: [...read.problems, problem('invalid-field', file, (err as Error).message, { field })] };
-    }
+    const items: TextItem[] = [];
+    let missing: string | null = null;
+    const scan = await scanCorpusInput(file, {
+      onSample: (s) => {
+        const r = s.value as unknown as Record<string, unknown>;
+        const v = getField(r, field);
+        if (typeof v !== 'string') missing ??= `${file}: record ${s.index + 1} has no string field "${field}"`;
+        else items.push({ id: itemId(r, idField), text: v });
+      },
+    });
+    if (scan.problems.some((p) => p.severity === 'error')) return { items: [], problems: scan.problems };
+    if (missing) return { items: [], problems: [...scan.problems, problem('invalid-field', file, missing, { field })] };
+    return { items, problems: scan.problems };
   }
+  const bytes = await fs.readFile(file);
   const idOf = (r: Record<string, unknown>) => itemId(r, idField);
   const asDocument = jsonDocumentRecords(bytes, file);
   if (asDocument) {

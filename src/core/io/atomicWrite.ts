@@ -55,40 +55,106 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
 
 /** Writes chunks in order through two alternating batch buffers (one fills while the other is written). */
 async function writeChunks(handle: fs.FileHandle, chunks: Iterable<string | Uint8Array>): Promise<void> {
-  const buffers = [Buffer.allocUnsafe(BATCH_BYTES), Buffer.allocUnsafe(BATCH_BYTES)];
-  let current = 0;
-  let used = 0;
-  let pending: Promise<void> = Promise.resolve();
-  const flush = async (): Promise<void> => {
-    if (!used) return;
-    const buf = buffers[current];
-    const length = used;
-    await pending; // the other buffer's write must finish before that buffer is refilled
-    pending = writeAll(handle, buf, length);
-    current ^= 1;
-    used = 0;
-  };
+  const w = new ChunkWriter(handle);
   try {
     for (const chunk of chunks) {
-      if (typeof chunk === 'string') {
-        // A string of n UTF-16 units encodes to at most 3n bytes.
-        if (chunk.length * 3 > BATCH_BYTES - used) {
-          await flush();
-          if (chunk.length * 3 > BATCH_BYTES) { await pending; pending = writeAll(handle, Buffer.from(chunk)); continue; }
-        }
-        used += buffers[current].write(chunk, used);
-      } else {
-        if (chunk.length > BATCH_BYTES - used) {
-          await flush();
-          if (chunk.length > BATCH_BYTES) { await pending; pending = writeAll(handle, chunk); continue; }
-        }
-        buffers[current].set(chunk, used);
-        used += chunk.length;
-      }
+      const p = w.write(chunk);
+      if (p) await p;
     }
-    await flush();
+    await w.flush();
   } finally {
-    await pending; // never leave a write in flight (its failure, if any, is thrown here)
+    await w.settle();
+  }
+}
+
+/**
+ * Chunks written in order through two alternating batch buffers (one fills
+ * while the other is written); write returns a promise only when it had to
+ * wait for a buffer (back-pressure), so a tight loop of small writes stays synchronous.
+ */
+class ChunkWriter {
+  private readonly buffers = [Buffer.allocUnsafe(BATCH_BYTES), Buffer.allocUnsafe(BATCH_BYTES)];
+  private current = 0;
+  private used = 0;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly handle: fs.FileHandle) {}
+
+  write(chunk: string | Uint8Array): Promise<void> | undefined {
+    // A string of n UTF-16 units encodes to at most 3n bytes.
+    const room = typeof chunk === 'string' ? chunk.length * 3 : chunk.length;
+    if (room > BATCH_BYTES - this.used) return this.writeSlow(chunk, room);
+    if (typeof chunk === 'string') this.used += this.buffers[this.current].write(chunk, this.used);
+    else { this.buffers[this.current].set(chunk, this.used); this.used += chunk.length; }
+    return undefined;
+  }
+
+  private async writeSlow(chunk: string | Uint8Array, room: number): Promise<void> {
+    await this.flush();
+    if (room > BATCH_BYTES) { await this.pending; this.pending = writeAll(this.handle, typeof chunk === 'string' ? Buffer.from(chunk) : chunk); return; }
+    this.write(chunk);
+  }
+
+  async flush(): Promise<void> {
+    if (!this.used) return;
+    const buf = this.buffers[this.current];
+    const length = this.used;
+    await this.pending; // the other buffer's write must finish before that buffer is refilled
+    this.pending = writeAll(this.handle, buf, length);
+    this.current ^= 1;
+    this.used = 0;
+  }
+
+  /** Waits for the write in flight (its failure, if any, is thrown here). */
+  settle(): Promise<void> { return this.pending; }
+}
+
+/**
+ * A file written atomically from a stream of chunks whose end is not known in
+ * advance (a corpus export written while the corpus is read): `write` each
+ * chunk (await the promise it returns, if any), then `commit` (sync, rename
+ * over the target) or `abort` (the target untouched, the temporary removed).
+ */
+export class AtomicFileWriter {
+  private constructor(readonly file: string, private readonly tmp: string, private readonly handle: fs.FileHandle, private readonly w: ChunkWriter) {}
+
+  static async open(file: string): Promise<AtomicFileWriter> {
+    const dir = path.dirname(file);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await fs.open(tmp, 'w');
+    return new AtomicFileWriter(file, tmp, handle, new ChunkWriter(handle));
+  }
+
+  write(chunk: string | Uint8Array): Promise<void> | undefined { return this.w.write(chunk); }
+
+  async commit(): Promise<Stats> {
+    let written: Stats;
+    try {
+      await this.w.flush();
+      await this.w.settle();
+      await this.handle.sync();
+      written = await this.handle.stat();
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    await this.handle.close();
+    try {
+      const st = await fs.stat(this.file).catch(() => undefined);
+      if (st) await fs.chmod(this.tmp, st.mode);
+      await fs.rename(this.tmp, this.file);
+    } catch (err) {
+      await fs.rm(this.tmp, { force: true });
+      throw err;
+    }
+    return written;
+  }
+
+  async abort(): Promise<void> {
+    await this.w.settle().catch(() => undefined);
+    await this.handle.close().catch(() => undefined);
+    await fs.rm(this.tmp, { force: true });
   }
 }
 

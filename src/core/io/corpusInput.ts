@@ -12,8 +12,9 @@
  * error row (docs/ARCHITECTURE.md, data flow 1).
  */
 import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { JsonlErrorCode, JsonlRow } from './jsonl';
-import { forEachJsonlRowInBuffer } from './jsonlFile';
+import { forEachJsonlRow, forEachJsonlRowInBuffer, type JsonlReadOptions, type LineSpan } from './jsonlFile';
 import { SAMPLE_REQUIRED_FIELDS, type DcdSample } from '../trace/model';
 
 export type InputOutcome = 'ok' | 'warning' | 'error';
@@ -95,38 +96,145 @@ function jsonType(x: unknown): string {
   return Array.isArray(x) ? 'an array' : x === null ? 'null' : typeof x === 'object' ? 'an object' : `a ${typeof x}`;
 }
 
+/**
+ * The checks of the input layer, one row at a time: the field rules, duplicate
+ * ids (one map entry per distinct id: the only per-sample state) and, at the
+ * end, an empty corpus. The in-memory read (checkCorpusBytes) and the
+ * streaming scan (scanCorpusInput) both feed it, so they cannot disagree.
+ */
+export class CorpusChecker {
+  readonly problems: InputProblem[] = [];
+  /** Non-blank lines seen (samples and error rows). */
+  rows = 0;
+  samples = 0;
+  /** 1-based lines of the error rows (malformed JSON, invalid UTF-8, …). */
+  readonly errorLines: number[] = [];
+  private readonly firstLineOfId = new Map<string, number>();
+
+  constructor(readonly file: string, readonly rules: FieldRules = { kind: 'sample' }) {}
+
+  /** Checks one row; returns the sample row (with its 0-based index among the samples) or null for an error row. */
+  add(row: JsonlRow<DcdSample>): CorpusSampleRow | null {
+    const { file, rules } = this;
+    this.rows++;
+    if (row.kind === 'error') {
+      this.errorLines.push(row.line);
+      this.problems.push(problem(row.code, file, row.message, { line: row.line, byte: row.byte }));
+      return null;
+    }
+    const v = row.value as Record<string, unknown>;
+    if (rules.kind === 'sample') this.problems.push(...sampleFieldProblems(v, file, row.line));
+    else if (typeof (rules.read ?? ((r) => r[rules.field]))(v) !== 'string') {
+      this.problems.push(problem('invalid-field', file, `no string field "${rules.field}"`, { line: row.line, field: rules.field }));
+    }
+    const id = rules.kind === 'field' && rules.idOf ? rules.idOf(v) : sampleIdOf(v);
+    if (id !== null) {
+      const first = this.firstLineOfId.get(id);
+      if (first === undefined) this.firstLineOfId.set(id, row.line);
+      else this.problems.push(duplicateIdProblem(file, id, row.line, first));
+    }
+    return { index: this.samples++, line: row.line, value: row.value };
+  }
+
+  /** Ends the check: an input without a row is an error; returns the problems. */
+  finish(fileBytes: number): InputProblem[] {
+    if (!this.rows) this.problems.push(problem('empty', this.file, fileBytes ? 'the corpus has only blank lines: no samples' : 'the corpus is empty: no samples'));
+    this.firstLineOfId.clear();
+    return this.problems;
+  }
+}
+
 /** Checks corpus bytes: every line classified, the field rules applied, duplicate ids and an empty corpus reported. */
 export function checkCorpusBytes(bytes: Buffer, file: string, rules: FieldRules = { kind: 'sample' }): CorpusRead {
   const rows: JsonlRow<DcdSample>[] = [];
   const samples: CorpusSampleRow[] = [];
-  const problems: InputProblem[] = [];
-  const firstLineOfId = new Map<string, number>();
+  const checker = new CorpusChecker(file, rules);
   forEachJsonlRowInBuffer<DcdSample>(bytes, (row) => {
     rows.push(row);
-    if (row.kind === 'error') {
-      problems.push(problem(row.code, file, row.message, { line: row.line, byte: row.byte }));
-      return;
-    }
-    const v = row.value as Record<string, unknown>;
-    if (rules.kind === 'sample') problems.push(...sampleFieldProblems(v, file, row.line));
-    else if (typeof (rules.read ?? ((r) => r[rules.field]))(v) !== 'string') {
-      problems.push(problem('invalid-field', file, `no string field "${rules.field}"`, { line: row.line, field: rules.field }));
-    }
-    const id = rules.kind === 'field' && rules.idOf ? rules.idOf(v) : sampleIdOf(v);
-    if (id !== null) {
-      const first = firstLineOfId.get(id);
-      if (first === undefined) firstLineOfId.set(id, row.line);
-      else problems.push(duplicateIdProblem(file, id, row.line, first));
-    }
-    samples.push({ index: samples.length, line: row.line, value: row.value });
+    const s = checker.add(row);
+    if (s) samples.push(s);
   });
-  if (!rows.length) problems.push(problem('empty', file, bytes.length ? 'the corpus has only blank lines: no samples' : 'the corpus is empty: no samples'));
-  return { file, bytes, rows, samples, problems };
+  return { file, bytes, rows, samples, problems: checker.finish(bytes.length) };
 }
 
-/** Reads and checks a corpus file (see checkCorpusBytes); an unreadable file throws. */
+/** Reads and checks a corpus file held in memory whole (small files, tests); commands stream with scanCorpusInput. */
 export async function readCorpusInput(file: string, rules?: FieldRules): Promise<CorpusRead> {
   return checkCorpusBytes(await fs.readFile(file), file, rules);
+}
+
+/** What a streaming scan of a corpus found: the same problems as checkCorpusBytes, without the rows. */
+export interface CorpusScan {
+  file: string;
+  problems: InputProblem[];
+  /** Well-formed samples (they have 0-based indexes 0…samples-1). */
+  samples: number;
+  /** Non-blank lines. */
+  rows: number;
+  /** 1-based lines of the error rows. */
+  errorLines: number[];
+  /** File size in bytes (what was read). */
+  size: number;
+  /** SHA-256 of the bytes read, hex (only when asked for). */
+  sha256?: string;
+}
+
+export interface ScanOptions extends JsonlReadOptions {
+  rules?: FieldRules;
+  /** Each well-formed sample with its line's byte span; a returned promise is awaited before reading on. */
+  onSample?: (sample: CorpusSampleRow, span: LineSpan) => void | Promise<void>;
+  /** Each non-blank row (samples and error rows), before onSample. */
+  onRow?: (row: JsonlRow<DcdSample>, span: LineSpan) => void;
+  /** Also hash the bytes (SHA-256) as they are read: the export manifest's corpus hash, without a second read. */
+  hash?: boolean;
+}
+
+/**
+ * Reads and checks a corpus file through the streaming reader: the problems
+ * of checkCorpusBytes (line numbers, bytes, fields, duplicate ids, empty), with
+ * every sample handed to onSample and then dropped. Memory: the longest line,
+ * the problems, and one map entry per distinct id. An unreadable file throws.
+ */
+export async function scanCorpusInput(file: string, opts: ScanOptions = {}): Promise<CorpusScan> {
+  const checker = new CorpusChecker(file, opts.rules);
+  const hash = opts.hash ? createHash('sha256') : null;
+  let size = 0;
+  await forEachJsonlRow<DcdSample>(file, (row, span) => {
+    opts.onRow?.(row, span);
+    const s = checker.add(row);
+    return s && opts.onSample ? opts.onSample(s, span) : undefined;
+  }, {
+    chunkBytes: opts.chunkBytes,
+    onBytes: (chunk) => { size += chunk.length; hash?.update(chunk); opts.onBytes?.(chunk); },
+  });
+  return {
+    file, problems: checker.finish(size), samples: checker.samples, rows: checker.rows, errorLines: checker.errorLines, size,
+    ...(hash ? { sha256: hash.digest('hex') } : {}),
+  };
+}
+
+/** Line bytes per batch of scanCorpusBatches (default). */
+export const BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Streams a corpus in batches of well-formed samples (about `batchBytes` of
+ * line bytes each): onBatch is awaited before reading on, so a batch being
+ * tokenized or written is the most the reader holds.
+ */
+export async function scanCorpusBatches(file: string, onBatch: (batch: CorpusSampleRow[]) => Promise<void>, opts: ScanOptions & { batchBytes?: number } = {}): Promise<CorpusScan> {
+  const limit = opts.batchBytes ?? BATCH_BYTES;
+  let batch: CorpusSampleRow[] = [];
+  let bytes = 0;
+  const scan = await scanCorpusInput(file, {
+    ...opts,
+    onSample: async (s, span) => {
+      await opts.onSample?.(s, span);
+      batch.push(s);
+      bytes += span.end - span.offset;
+      if (bytes >= limit) { const full = batch; batch = []; bytes = 0; await onBatch(full); }
+    },
+  });
+  if (batch.length) await onBatch(batch);
+  return scan;
 }
 
 export function errorsOf(problems: readonly InputProblem[]): InputProblem[] {

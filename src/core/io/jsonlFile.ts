@@ -1,11 +1,35 @@
 /**
- * Streaming JSONL file reading for large inputs (s1K-1.1 with its long
- * chains, student drafts). Lines are classified exactly as parseJsonl does.
+ * The one streaming JSONL reader: every corpus command (stats, render, tokens,
+ * pack, export, plan, contamination, the audit, the index of
+ * src/core/io/corpusIndex.ts) and the importers read files through
+ * forEachJsonlRow, so memory is bounded by the longest line, never by the
+ * file. Lines are classified exactly as parseJsonl does, and each row comes
+ * with its byte span in the file (the index's seek targets).
  */
 import { promises as fs } from 'node:fs';
 import { classifyJsonlBytes, MAX_LINE_BYTES, tooLongRow, type JsonlRow } from './jsonl';
 
 const READ_CHUNK = 1 << 20;
+
+/** Where a row's line lies in the file: bytes [offset, end), its terminator ("\n" or "\r\n") and a line-1 byte-order mark excluded. */
+export interface LineSpan {
+  offset: number;
+  end: number;
+  /** The line's bytes [offset, end): a view into the read buffer, valid only during the callback (empty for an overlong line). */
+  bytes: Buffer;
+}
+
+export interface JsonlReadOptions {
+  /** Bytes per read (default 1 MiB); tests use a few bytes so that lines, "\r\n" and UTF-8 sequences straddle reads. */
+  chunkBytes?: number;
+  /** Called with every chunk of the file's bytes, in order (a running hash of exactly what was read). */
+  onBytes?: (chunk: Buffer) => void;
+}
+
+/** A row callback; a returned promise is awaited before the next line is read (back-pressure: batches of tokenization). */
+export type OnJsonlRow<T> = (row: JsonlRow<T>, span: LineSpan) => unknown;
+
+const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
 
 /**
  * Calls onRow for each non-blank line of a JSONL file, in order. Bytes are
@@ -19,10 +43,11 @@ const READ_CHUNK = 1 << 20;
  * longer line is counted and skipped to its newline, never held, so a hostile
  * file cannot make the reader take more memory than the limit and one read.
  */
-export async function forEachJsonlRow<T = unknown>(file: string, onRow: (row: JsonlRow<T>) => void): Promise<void> {
+export async function forEachJsonlRow<T = unknown>(file: string, onRow: OnJsonlRow<T>, opts: JsonlReadOptions = {}): Promise<void> {
+  const chunk = Math.max(1, opts.chunkBytes ?? READ_CHUNK);
   const handle = await fs.open(file, 'r');
   try {
-    let buf = Buffer.allocUnsafe(READ_CHUNK);
+    let buf = Buffer.allocUnsafe(Math.min(chunk, MAX_BUFFER));
     let start = 0; // where the current, unfinished line begins in buf
     let end = 0; // bytes of buf in use
     let base = 0; // file offset of buf[0]
@@ -43,8 +68,9 @@ export async function forEachJsonlRow<T = unknown>(file: string, onRow: (row: Js
           buf = bigger;
         }
       }
-      const { bytesRead } = await handle.read(buf, end, buf.length - end, null);
+      const { bytesRead } = await handle.read(buf, end, Math.min(chunk, buf.length - end), null);
       if (bytesRead === 0) break;
+      opts.onBytes?.(buf.subarray(end, end + bytesRead));
       const scanFrom = end;
       end += bytesRead;
       const filled = buf.subarray(0, end);
@@ -53,22 +79,26 @@ export async function forEachJsonlRow<T = unknown>(file: string, onRow: (row: Js
         if (nl < 0) { skipping.bytes += bytesRead; skipping.last = buf[end - 1]; continue; }
         skipping.bytes += nl;
         if (nl > 0) skipping.last = buf[nl - 1];
-        emitOverlong(skipping, line, onRow);
+        const p = emitOverlong(skipping, line, onRow);
+        if (isPromise(p)) await p;
         skipping = null;
         start = nl + 1;
         nl = filled.indexOf(0x0a, start);
       }
       for (; nl >= 0; nl = filled.indexOf(0x0a, nl + 1)) {
-        emitLine(buf, start, nl, base, line, onRow);
+        const p = emitLine(buf, start, nl, base, line, onRow);
+        if (isPromise(p)) await p; // buf is not touched while the caller works
         start = nl + 1;
       }
     }
-    if (skipping) emitOverlong(skipping, line, onRow);
-    else if (end > start) emitLine(buf, start, end, base, line, onRow);
+    if (skipping) await emitOverlong(skipping, line, onRow);
+    else if (end > start) await emitLine(buf, start, end, base, line, onRow);
   } finally {
     await handle.close();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** The largest read buffer: a line at the limit plus one read. */
 const MAX_BUFFER = MAX_LINE_BYTES + READ_CHUNK;
@@ -83,13 +113,14 @@ function overlong(buf: Buffer, end: number, base: number, firstLine: boolean): O
 }
 
 /** The too-long row of a skipped line, with the size and offset emitLine would give it. */
-function emitOverlong<T>(l: OverlongLine, line: { n: number }, onRow: (row: JsonlRow<T>) => void): void {
+function emitOverlong<T>(l: OverlongLine, line: { n: number }, onRow: OnJsonlRow<T>): unknown {
   line.n++;
-  onRow(tooLongRow(l.bytes - l.bom - (l.last === 0x0d ? 1 : 0), line.n, l.from + l.bom));
+  const bytes = l.bytes - l.bom - (l.last === 0x0d ? 1 : 0);
+  return onRow(tooLongRow(bytes, line.n, l.from + l.bom), { offset: l.from + l.bom, end: l.from + l.bom + bytes, bytes: EMPTY });
 }
 
 /** Calls onRow for each non-blank line of JSONL bytes already in memory; the same rows as forEachJsonlRow on a file of these bytes. */
-export function forEachJsonlRowInBuffer<T = unknown>(buf: Buffer, onRow: (row: JsonlRow<T>) => void): void {
+export function forEachJsonlRowInBuffer<T = unknown>(buf: Buffer, onRow: (row: JsonlRow<T>, span: LineSpan) => void): void {
   const line = { n: 0 };
   let start = 0;
   for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
@@ -100,10 +131,10 @@ export function forEachJsonlRowInBuffer<T = unknown>(buf: Buffer, onRow: (row: J
 }
 
 /** One line buf[from, to) ("\r\n" and, on line 1, a byte-order mark stripped); `line.n` counts every line, blank ones too. */
-function emitLine<T>(buf: Buffer, from: number, to: number, base: number, line: { n: number }, onRow: (row: JsonlRow<T>) => void): void {
+function emitLine<T>(buf: Buffer, from: number, to: number, base: number, line: { n: number }, onRow: OnJsonlRow<T>): unknown {
   line.n++;
   if (to > from && buf[to - 1] === 0x0d) to--;
   if (line.n === 1 && to - from >= 3 && buf[from] === 0xef && buf[from + 1] === 0xbb && buf[from + 2] === 0xbf) from += 3;
   const row = classifyJsonlBytes<T>(buf, from, to, line.n, base);
-  if (row) onRow(row);
+  return row ? onRow(row, { offset: base + from, end: base + to, bytes: buf.subarray(from, to) }) : undefined;
 }

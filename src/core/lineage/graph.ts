@@ -5,10 +5,11 @@
  * when a parent changed since the node was made (directly, or upstream).
  */
 import { createHash } from 'node:crypto';
+import { forEachJsonlRow } from '../io/jsonlFile';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { HashCache, LINEAGE_FILE } from './hash';
-import { diffLines, lineHashes, parseLineageRecord, type LineageKind, type ParentRef } from './record';
+import { diffLines, lineHashesOfFile, parseLineageRecord, type LineageKind, type ParentRef } from './record';
 
 export interface LineageChange {
   /** The node whose recorded parent hash no longer matches. */
@@ -358,14 +359,20 @@ class Scanner {
 
 /** Which corpus lines changed since `recorded` (lineHashes of the corpus then): a short text and the list. */
 async function corpusEdits(file: string, recorded: string[]): Promise<{ text: string; samples: NonNullable<LineageChange['samples']> } | undefined> {
-  let bytes: Buffer;
-  try { bytes = await fs.readFile(file); } catch { return undefined; }
-  const now = lineHashes(bytes);
+  let now: string[];
+  try { now = await lineHashesOfFile(file); } catch { return undefined; }
   const d = diffLines(recorded, now);
-  const lines = bytes.toString('utf8').split('\n');
-  const idAt = (line: number): string | null => {
-    try { const v = (JSON.parse(lines[line - 1]) as { id?: unknown }).id; return typeof v === 'string' ? v : null; } catch { return null; }
-  };
+  // The ids of the changed lines, in a second streamed pass (only when something changed).
+  const wanted = new Set([...d.edited, ...d.added]);
+  const ids = new Map<number, string | null>();
+  if (wanted.size) {
+    await forEachJsonlRow(file, (row) => {
+      if (!wanted.has(row.line)) return;
+      const v = row.kind === 'value' ? (row.value as { id?: unknown } | null)?.id : undefined;
+      ids.set(row.line, typeof v === 'string' ? v : null);
+    }).catch(() => undefined);
+  }
+  const idAt = (line: number): string | null => ids.get(line) ?? null;
   const samples: NonNullable<LineageChange['samples']> = [
     ...d.edited.map((line) => ({ line, change: 'edited' as const, id: idAt(line) })),
     ...d.added.map((line) => ({ line, change: 'added' as const, id: idAt(line) })),

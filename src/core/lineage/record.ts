@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { forEachJsonlRow, forEachJsonlRowInBuffer } from '../io/jsonlFile';
 import { HashCache, LINEAGE_FILE, listFiles } from './hash';
 
 export const LINEAGE_KINDS = ['corpus', 'export', 'run', 'model', 'eval'] as const;
@@ -98,22 +99,33 @@ export async function writeEvalLineage(dir: string, opts: EvalLineageOptions): P
   return rec;
 }
 
-/** The first 16 hex digits of the sha256 of each line of a JSONL file (index = line - 1; "" for blank lines). */
+/**
+ * The first 16 hex digits of the sha256 of each line of a corpus (index =
+ * line - 1; "" for a blank line; a line-1 byte-order mark and the line ends
+ * are not hashed), read by the one JSONL reader, so the in-memory and the
+ * streamed forms agree by construction. A line over the reader's limit is
+ * hashed as "" (the file's own sha256 still changes with it).
+ */
 export function lineHashes(bytes: Uint8Array): string[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: string[] = [];
-  let start = 0;
-  for (;;) {
-    const nl = buf.indexOf(0x0a, start);
-    const end = nl < 0 ? buf.length : nl;
-    if (nl < 0 && start >= buf.length) break;
-    let stop = end;
-    if (stop > start && buf[stop - 1] === 0x0d) stop--;
-    const line = buf.subarray(start, stop);
-    out.push(line.toString('utf8').trim() ? createHash('sha256').update(line).digest('hex').slice(0, 16) : '');
-    if (nl < 0) break;
-    start = nl + 1;
-  }
+  forEachJsonlRowInBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (row, span) => { out[row.line - 1] = lineHash(span.bytes); });
+  return denseHashes(out);
+}
+
+/** `lineHashes` of a file, streamed: memory is the longest line and the list, never the file. */
+export async function lineHashesOfFile(file: string): Promise<string[]> {
+  const out: string[] = [];
+  await forEachJsonlRow(file, (row, span) => { out[row.line - 1] = lineHash(span.bytes); });
+  return denseHashes(out);
+}
+
+function lineHash(line: Buffer): string {
+  return line.length ? createHash('sha256').update(line).digest('hex').slice(0, 16) : '';
+}
+
+/** Blank lines (holes) as "", trailing blanks dropped. */
+function denseHashes(sparse: string[]): string[] {
+  const out = Array.from(sparse, (h) => h ?? '');
   while (out.length && out[out.length - 1] === '') out.pop();
   return out;
 }

@@ -8,31 +8,88 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { version } from '../../../package.json';
-import { lineageRecord, lineHashes, type LineageRecord } from '../lineage/record';
-import { checkCorpusBytes, errorsOf, formatProblem, type CorpusRead } from '../io/corpusInput';
+import { lineageRecord, lineHashesOfFile, type LineageRecord } from '../lineage/record';
+import { createHash } from 'node:crypto';
+import { checkCorpusBytes, errorsOf, formatProblem, scanCorpusBatches, scanCorpusInput, type CorpusRead, type CorpusSampleRow, type CorpusScan } from '../io/corpusInput';
 import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, IGNORE_INDEX, labelsFor, summarizeMask, MASK_FLAGS, maskFlagCounts, type MaskFlag, type MaskPolicy } from '../trace/mask';
 import { planTraining, type TrainingPlan } from './plan';
 import { sha256Hex, vocabSizeOf } from '../tokenizer/source';
 import { tokenizeCorpus, type CorpusTokenOptions } from '../tokenizer/corpus';
+import { TokenizerPool, defaultWorkerCount } from '../tokenizer/pool';
+import { resolveTokenizerSource } from '../tokenizer/source';
+import { defaultCacheDir } from '../tokenizer/cache';
 
 // ---------------------------------------------------------------- .npy
 
 export type NpyDescr = '<i4' | '<i8';
 
-/** A NumPy v1.0 .npy file holding a 1-D little-endian array. */
-export function encodeNpy(data: Int32Array | BigInt64Array): Uint8Array {
-  const descr: NpyDescr = data instanceof Int32Array ? '<i4' : '<i8';
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${data.length},), }`;
+/** The NumPy v1.0 header (magic, version, length, dict, padding) of a 1-D array of `length` elements. */
+export function npyHeader(descr: NpyDescr, length: number): Uint8Array {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${length},), }`;
   // magic (6) + version (2) + header length (2) + dict + padding + '\n' is a multiple of 64.
   const unpadded = 10 + dict.length + 1;
   const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
+  const out = new Uint8Array(10 + header.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0); // \x93NUMPY v1.0
   out[8] = header.length & 0xff;
   out[9] = header.length >> 8;
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
+}
+
+/** A NumPy v1.0 .npy file holding a 1-D little-endian array. */
+export function encodeNpy(data: Int32Array | BigInt64Array): Uint8Array {
+  const header = npyHeader(data instanceof Int32Array ? '<i4' : '<i8', data.length);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header, 0);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
+  return out;
+}
+
+/**
+ * A 1-D `<i4` .npy written as it grows: the header is written with a
+ * placeholder length and patched by `finish`. The header is 128 bytes for
+ * every length below 10^60, so the bytes equal encodeNpy's of the same data.
+ */
+export class NpyAppender {
+  private length = 0;
+  private readonly headerBytes = npyHeader('<i4', 0).length;
+
+  private constructor(readonly file: string, private readonly handle: fs.FileHandle) {}
+
+  static async create(file: string): Promise<NpyAppender> {
+    const handle = await fs.open(file, 'w+'); // read too: finish hashes what was written
+    const a = new NpyAppender(file, handle);
+    await handle.write(new Uint8Array(a.headerBytes), 0, a.headerBytes, 0);
+    return a;
+  }
+
+  async append(data: Int32Array): Promise<void> {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let done = 0;
+    while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done, this.headerBytes + this.length * 4 + done)).bytesWritten;
+    this.length += data.length;
+  }
+
+  /** Patches the header, syncs, closes; returns the SHA-256 of the whole file (read back, streamed). */
+  async finish(): Promise<string> {
+    const header = npyHeader('<i4', this.length);
+    if (header.length !== this.headerBytes) throw new Error(`.npy header grew past ${this.headerBytes} bytes`);
+    await this.handle.write(header, 0, header.length, 0);
+    await this.handle.sync();
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (let pos = 0; ;) {
+      const { bytesRead } = await this.handle.read(buf, 0, buf.length, pos);
+      if (!bytesRead) break;
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    await this.handle.close();
+    return hash.digest('hex');
+  }
+
+  async close(): Promise<void> { await this.handle.close().catch(() => undefined); }
 }
 
 /** Reads a 1-D `<i4` or `<i8` .npy (v1.0–3.0). */
@@ -84,7 +141,12 @@ export function corpusTraces(content: string | Buffer | CorpusRead, file = '<cor
   const read = typeof content === 'string' || Buffer.isBuffer(content) ? checkCorpusBytes(Buffer.from(content), file) : content;
   const errors = errorsOf(read.problems);
   if (errors.length) throw new CorpusLineError(errors.map(formatProblem).join('\n'), errors[0].line ?? 0);
-  return read.samples.map(({ index, line, value: v }) => ({
+  return tracesOf(read.samples);
+}
+
+/** The traces of checked samples. */
+export function tracesOf(samples: readonly CorpusSampleRow[]): CorpusTrace[] {
+  return samples.map(({ index, line, value: v }) => ({
     index, line, id: typeof v.id === 'string' ? v.id : null, text: v.text, chain: typeof v.chain === 'string' ? v.chain : undefined,
   }));
 }
@@ -122,8 +184,10 @@ export interface PackOptions extends CorpusTokenOptions {
   planPreset?: string;
   /** Leave out samples whose verdict or answer would be cut, or that have no trained token. */
   dropFlagged?: boolean;
-  /** The corpus as the caller already read and checked it (readCorpusInput), to read it once. */
-  input?: CorpusRead;
+  /** The corpus as the caller already scanned it (scanCorpusInput with `hash`): its check is not repeated. */
+  checked?: CorpusScan;
+  /** Line bytes per tokenized batch (default 32 MiB). */
+  batchBytes?: number;
 }
 
 async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
@@ -150,81 +214,111 @@ async function swapInto(tmp: string, dir: string): Promise<void> {
   await fs.rm(old, { recursive: true, force: true });
 }
 
-/** Tokenizes a corpus file and writes its training export into `outDir`; returns the manifest. */
+/**
+ * Tokenizes a corpus file and writes its training export into `outDir`;
+ * returns the manifest. Streamed: a checking pass (the input layer's
+ * problems; any error is a CorpusLineError and nothing is written; the
+ * corpus hash), then batches of samples tokenized and appended to ids.npy and
+ * labels.npy, so memory holds one batch and one offset and id per sample.
+ */
 export async function packCorpus(file: string, outDir: string, opts: PackOptions = {}): Promise<ExportManifest> {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const maxLength = opts.maxLength ?? DEFAULT_MAX_LENGTH;
   const preset = opts.preset ?? 'paper';
-  const input = opts.input ?? checkCorpusBytes(await fs.readFile(file), file);
-  const bytes = input.bytes;
-  const traces = corpusTraces(input);
-  const corpus = await tokenizeCorpus(traces.map((t) => ({ text: t.text, group: t.chain })), true, opts);
-  corpus.samples.forEach((s, i) => {
-    if (!s.layout) throw new CorpusLineError(`${file}:${traces[i].line}: ${s.error ?? 'could not be tokenized'}`, traces[i].line);
-  });
+  const checked = opts.checked?.sha256 ? opts.checked : await scanCorpusInput(file, { hash: true });
+  const errors = errorsOf(checked.problems);
+  if (errors.length) throw new CorpusLineError(errors.map(formatProblem).join('\n'), errors[0].line ?? 0);
 
-  const flags = maskFlagCounts();
-  const dropped: ExportManifest['dropped'] = [];
-  const kept: number[] = [];
-  let total = 0;
-  corpus.samples.forEach((s, i) => {
-    const m = summarizeMask(s.layout!, policy, maxLength);
-    const on = MASK_FLAGS.filter((f) => m.flags[f]);
-    if (opts.dropFlagged && (m.flags.verdict_cut || m.flags.answer_cut || m.flags.zero_trained)) {
-      dropped.push({ index: traces[i].index, line: traces[i].line, id: traces[i].id, flags: on });
-      return;
-    }
-    for (const f of on) flags[f]++;
-    kept.push(i);
-    total += m.tokens;
-  });
-
-  const ids = new Int32Array(total);
-  const labels = new Int32Array(total);
-  const offsets = new BigInt64Array(kept.length + 1);
-  let pos = 0;
-  let trained = 0;
-  kept.forEach((i, k) => {
-    const s = corpus.samples[i];
-    const lab = labelsFor(s.ids!, s.layout!, policy, maxLength);
-    ids.set(s.ids!.subarray(0, lab.length), pos);
-    labels.set(lab, pos);
-    for (const l of lab) if (l !== IGNORE_INDEX) trained++;
-    pos += lab.length;
-    offsets[k + 1] = BigInt(pos);
-  });
-
-  const vocabSize = corpus.vocabSize ?? vocabSizeOf(corpus.source);
-  const npy = { 'ids.npy': encodeNpy(ids), 'labels.npy': encodeNpy(labels), 'offsets.npy': encodeNpy(offsets) };
-  const manifest: ExportManifest = {
-    format: 'dcd-export', version: 1, created_by: `dcd-studio ${version}`,
-    corpus: { path: path.basename(file), sha256: sha256Hex(bytes) },
-    tokenizer: { name: corpus.source.name, sha256: corpus.source.sha256, vocab_size: vocabSize },
-    template: preset,
-    policy, max_length: maxLength,
-    samples: kept.length, tokens: total, trained_tokens: trained,
-    sample_ids: kept.map((i) => traces[i].id),
-    files: {
-      'ids.npy': sha256Hex(npy['ids.npy']), 'labels.npy': sha256Hex(npy['labels.npy']), 'offsets.npy': sha256Hex(npy['offsets.npy']),
-    },
-    flags, dropped,
-    plan: planTraining(kept.length, opts.planPreset ?? 'paper', { tokens: total, trained_tokens: trained }),
-    lineage: lineageRecord('export', [{ kind: 'corpus', path: path.resolve(file), sha256: sha256Hex(bytes), line_sha256: lineHashes(bytes) }]),
-  };
+  const source = opts.source ?? opts.pool?.source ?? await resolveTokenizerSource({ dir: opts.tokenizerDir });
+  const workers = opts.workers ?? defaultWorkerCount();
+  const pool = opts.pool ?? (workers > 0 ? new TokenizerPool(source, { workers, cacheRoot: opts.cacheDir === false ? null : (opts.cacheDir ?? defaultCacheDir()) }) : null);
+  const tokenOpts: CorpusTokenOptions = { ...opts, source, ...(pool ? { pool } : {}) };
 
   const dir = path.resolve(outDir);
   await fs.mkdir(path.dirname(dir), { recursive: true });
   const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tmp);
+  const idsFile = await NpyAppender.create(path.join(tmp, 'ids.npy'));
+  const labelsFile = await NpyAppender.create(path.join(tmp, 'labels.npy'));
   try {
-    for (const [name, data] of Object.entries(npy)) await writeSynced(path.join(tmp, name), data);
+    const flags = maskFlagCounts();
+    const dropped: ExportManifest['dropped'] = [];
+    const sampleIds: Array<string | null> = [];
+    const ends: number[] = [0];
+    let total = 0;
+    let trained = 0;
+    let vocabSize: number | undefined;
+    await scanCorpusBatches(file, async (batch) => {
+      const traces = tracesOf(batch);
+      const corpus = await tokenizeCorpus(traces.map((t) => ({ text: t.text, group: t.chain })), true, tokenOpts);
+      vocabSize ??= corpus.vocabSize;
+      corpus.samples.forEach((s, i) => {
+        if (!s.layout) throw new CorpusLineError(`${file}:${traces[i].line}: ${s.error ?? 'could not be tokenized'}`, traces[i].line);
+      });
+      const idParts: Int32Array[] = [];
+      const labelParts: Int32Array[] = [];
+      let batchTokens = 0;
+      corpus.samples.forEach((s, i) => {
+        const m = summarizeMask(s.layout!, policy, maxLength);
+        const on = MASK_FLAGS.filter((f) => m.flags[f]);
+        if (opts.dropFlagged && (m.flags.verdict_cut || m.flags.answer_cut || m.flags.zero_trained)) {
+          dropped.push({ index: traces[i].index, line: traces[i].line, id: traces[i].id, flags: on });
+          return;
+        }
+        for (const f of on) flags[f]++;
+        const lab = labelsFor(s.ids!, s.layout!, policy, maxLength);
+        idParts.push(s.ids!.subarray(0, lab.length));
+        labelParts.push(lab);
+        for (const l of lab) if (l !== IGNORE_INDEX) trained++;
+        batchTokens += lab.length;
+        total += lab.length;
+        ends.push(total);
+        sampleIds.push(traces[i].id);
+      });
+      await idsFile.append(concat(idParts, batchTokens));
+      await labelsFile.append(concat(labelParts, batchTokens));
+    }, { batchBytes: opts.batchBytes });
+
+    const offsets = new BigInt64Array(ends.length);
+    ends.forEach((e, k) => { offsets[k] = BigInt(e); });
+    const offsetsNpy = encodeNpy(offsets);
+    const kept = sampleIds.length;
+    const manifest: ExportManifest = {
+      format: 'dcd-export', version: 1, created_by: `dcd-studio ${version}`,
+      corpus: { path: path.basename(file), sha256: checked.sha256! },
+      tokenizer: { name: source.name, sha256: source.sha256, vocab_size: vocabSize ?? vocabSizeOf(source) },
+      template: preset,
+      policy, max_length: maxLength,
+      samples: kept, tokens: total, trained_tokens: trained,
+      sample_ids: sampleIds,
+      files: {
+        'ids.npy': await idsFile.finish(), 'labels.npy': await labelsFile.finish(), 'offsets.npy': sha256Hex(offsetsNpy),
+      },
+      flags, dropped,
+      plan: planTraining(kept, opts.planPreset ?? 'paper', { tokens: total, trained_tokens: trained }),
+      lineage: lineageRecord('export', [{ kind: 'corpus', path: path.resolve(file), sha256: checked.sha256!, line_sha256: await lineHashesOfFile(file) }]),
+    };
+    await writeSynced(path.join(tmp, 'offsets.npy'), offsetsNpy);
     await writeSynced(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await swapInto(tmp, dir);
+    return manifest;
   } catch (err) {
+    await idsFile.close();
+    await labelsFile.close();
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    if (pool && !opts.pool) await pool.close();
   }
-  return manifest;
+}
+
+/** The parts joined into one array of `length` elements (one write per batch). */
+function concat(parts: Int32Array[], length: number): Int32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Int32Array(length);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 /** Reads an export back (for tests and tools): the manifest and the three arrays, hashes checked. */

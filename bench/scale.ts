@@ -1,0 +1,337 @@
+/**
+ * Scale bench (issue 20): corpora of 200 MB, 1 GB and 5 GB through the `dcd`
+ * bundle (out/cli.js, built first), each command a process of its own, timed
+ * with its peak RSS (/usr/bin/time: the whole process, worker threads and the
+ * tokenizer's caches included):
+ * - `stats --no-tokens` against a Python baseline measured in the same run
+ *   (line by line `json.loads` of the same file);
+ * - `render --index <last>`: the first call builds the byte-offset index, the
+ *   next three are timed (median);
+ * - `pack --no-cache` (cold tokenization, every sample), tokens per second
+ *   (at the sizes named in DCD_BENCH_SCALE_PACK, default all);
+ * - `stats` with the token audit, at the sizes named in DCD_BENCH_SCALE_TOKENS
+ *   (default 200MB: it tokenizes the whole corpus again);
+ * - pack against the Rust `tokenizers` package's `encodeBatch` (all cores) on
+ *   the same texts: the first ~8 MB of the 200 MB corpus's samples, packed as
+ *   a corpus of their own (no truncation); the ids must be identical. That
+ *   small pack is dominated by start-up (three tokenizer loads), so the floor
+ *   compares throughput: each size's whole-corpus pack (tokens per second,
+ *   wall and CPU) against encodeBatch's on the subset.
+ * Floors: every command succeeds with peak RSS ≤ 1.5 GB; stats ≤ 2× Python;
+ * render of the last sample ≤ 1 s once the index is built; pack ≥ 4× encodeBatch.
+ *
+ * Corpora are generated once, deterministically, into DCD_BENCH_SCALE_DIR
+ * (default <tmp>/dcd-bench-scale) and kept for later runs: DCD-shaped samples
+ * (~40 KB chains, ~85 KB lines) built from the real text in test/fixtures
+ * (s1K rows, student drafts, lm-eval outputs, …), digits remapped and words
+ * swapped per sample so that no two lines (and few paragraphs) repeat, each
+ * `text` rendered by the paper template. DCD_BENCH_SCALE_SIZES picks the sizes
+ * (default "200MB,1GB,5GB"); a size that does not fit on the disk is reported, not run;
+ * sizes not run keep their figures from an earlier run, marked with its date.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { Tokenizer as RustTokenizer } from 'tokenizers';
+import { renderTrace } from '../src/core/trace/template';
+import { resolveTokenizerSource } from '../src/core/tokenizer';
+import { readExport } from '../src/core/training/pack';
+
+const ROOT = path.join(__dirname, '..');
+const GENERATOR = 'v1';
+const RSS_FLOOR_MB = 1536;
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every string of ≥ 300 characters in the JSON and JSONL fixtures, in path order, de-duplicated. */
+function fixtureText(): { paragraphs: string[]; words: string[]; rows: Array<{ question: string; solution: string }>; drafts: string[] } {
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.jsonl?$/.test(e.name)) files.push(p);
+    }
+  };
+  walk(path.join(ROOT, 'test', 'fixtures'));
+  const seen = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') { if (v.length >= 300) seen.add(v); }
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  for (const f of files) {
+    const text = fs.readFileSync(f, 'utf8');
+    try {
+      if (f.endsWith('.jsonl')) for (const l of text.split('\n')) { if (l.trim()) collect(JSON.parse(l)); }
+      else collect(JSON.parse(text));
+    } catch { /* a fixture that is deliberately broken */ }
+  }
+  const paragraphs = [...seen].flatMap((s) => s.split(/\n\s*\n/)).filter((p) => p.length >= 80);
+  const words = [...new Set(paragraphs.join(' ').match(/[A-Za-z]{4,12}/g) ?? [])].sort();
+  const fix = path.join(ROOT, 'test', 'fixtures', 'corpus');
+  const rows = fs.readFileSync(path.join(fix, 's1k-mini.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { question: string; solution: string });
+  const drafts = fs.readFileSync(path.join(fix, 'drafts-mini.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { draft: string }).draft);
+  return { paragraphs, words, rows, drafts };
+}
+
+/** The text with its digits remapped by a permutation and about one word in twelve swapped for another. */
+function perturb(s: string, digits: string[], words: string[], r: () => number): string {
+  return s.replace(/\d/g, (d) => digits[d.charCodeAt(0) - 48]).replace(/[A-Za-z]{4,12}/g, (w) => (r() < 1 / 12 ? words[Math.floor(r() * words.length)] : w));
+}
+
+/** Writes a corpus of about `bytes` bytes (once: an existing complete file is reused); returns its sample count. */
+function generate(file: string, bytes: number): number {
+  const done = `${file}.samples`;
+  if (fs.existsSync(file) && fs.existsSync(done)) return Number(fs.readFileSync(done, 'utf8'));
+  const src = fixtureText();
+  const tmp = `${file}.partial`;
+  const fd = fs.openSync(tmp, 'w');
+  let written = 0;
+  let n = 0;
+  try {
+    let batch: string[] = [];
+    let batchBytes = 0;
+    while (written + batchBytes < bytes) {
+      const r = rng(0x5eed + n);
+      const digits = '0123456789'.split('');
+      for (let i = 9; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [digits[i], digits[j]] = [digits[j], digits[i]]; }
+      const row = src.rows[n % src.rows.length];
+      const target = 30_000 + Math.floor(r() * 20_000);
+      const parts: string[] = [];
+      for (let len = 0; len < target;) {
+        const p = perturb(src.paragraphs[Math.floor(r() * src.paragraphs.length)], digits, src.words, r);
+        parts.push(p);
+        len += p.length + 2;
+      }
+      const answer = String(1000 + Math.floor(r() * 9000));
+      const verdict = n % 3 === 2 ? 'incorrect' : 'correct';
+      const fields = {
+        question: `${perturb(row.question, digits, src.words, r)} (variant ${n})`,
+        draft: `${perturb(src.drafts[n % src.drafts.length], digits, src.words, r)}\nThe answer is \\boxed{${answer}}.`,
+        chain: parts.join('\n\n'),
+        verdict: verdict as 'correct' | 'incorrect',
+        final_answer: answer,
+      };
+      const sample = {
+        id: `scale-${n}`, s1k_index: n, ...fields, draft_source: 'bench-student', cot_type: 'math',
+        gold_answer: answer, draft_answer: answer, verifier_rule: 'exact', text: renderTrace(fields, 'paper').text,
+      };
+      const line = JSON.stringify(sample) + '\n';
+      batch.push(line);
+      batchBytes += Buffer.byteLength(line);
+      n++;
+      if (batchBytes >= 8 << 20) { fs.writeSync(fd, batch.join('')); written += batchBytes; batch = []; batchBytes = 0; }
+    }
+    if (batch.length) { fs.writeSync(fd, batch.join('')); written += batchBytes; }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fs.writeFileSync(done, String(n));
+  return n;
+}
+
+interface Measured { ok: boolean; s: number; rss_mb: number; cpu_s: number; stdout: string; stderr: string }
+
+/** Runs a command under /usr/bin/time: wall seconds, peak RSS (MB), CPU seconds. */
+function measure(cmd: string, args: string[], env: Record<string, string> = {}): Measured {
+  const timeFile = path.join(os.tmpdir(), `dcd-bench-time-${process.pid}.txt`);
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-o', timeFile, '-f', '%M %U %S', cmd, ...args], {
+    cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, ...env },
+  });
+  const s = (performance.now() - t0) / 1000;
+  const [kb, user, sys] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  fs.rmSync(timeFile, { force: true });
+  return { ok: r.status === 0, s: +s.toFixed(3), rss_mb: Math.round(kb / 1024), cpu_s: +(user + sys).toFixed(2), stdout: r.stdout, stderr: r.stderr };
+}
+
+const summary = (m: Measured) => ({ ok: m.ok, s: m.s, rss_mb: m.rss_mb, cpu_s: m.cpu_s, ...(m.ok ? {} : { error: m.stderr.slice(-400) }) });
+
+/** The scale entry of bench/results.json as the last run left it. */
+function readPrevious(): { sizes?: Record<string, unknown>; floors?: Record<string, boolean>; pack_vs_rust?: Record<string, unknown>; measured_at?: string } | null {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8')) as { benches?: Record<string, never> }).benches?.scale ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const SIZES: Record<string, number> = { '20MB': 20e6, '200MB': 200e6, '1GB': 1e9, '5GB': 5e9 };
+
+function freeBytes(dir: string): number {
+  const st = fs.statfsSync(dir);
+  return st.bavail * st.bsize;
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const sizes = (process.env.DCD_BENCH_SCALE_SIZES ?? '200MB,1GB,5GB').split(',').map((s) => s.trim()).filter(Boolean);
+  const packSizes = (process.env.DCD_BENCH_SCALE_PACK ?? sizes.join(',')).split(',').map((s) => s.trim());
+  const tokenSizes = (process.env.DCD_BENCH_SCALE_TOKENS ?? '200MB').split(',').map((s) => s.trim());
+  const dir = process.env.DCD_BENCH_SCALE_DIR ?? path.join(os.tmpdir(), 'dcd-bench-scale');
+  fs.mkdirSync(dir, { recursive: true });
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
+  const cli = path.join(ROOT, 'out', 'cli.js');
+  const python = fs.existsSync(path.join(ROOT, '.venv', 'bin', 'python')) ? path.join(ROOT, '.venv', 'bin', 'python') : 'python3';
+  const pyScript = 'import json,sys\nn=0\nwith open(sys.argv[1],"rb") as f:\n    for line in f:\n        if line.strip():\n            json.loads(line); n+=1\nprint(n)\n';
+  // The index cache of this run only: the first render must build it.
+  const env = { DCD_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-bench-scale-cache-')) };
+  const out: Record<string, unknown> = { cpus: os.cpus().length, load_average_start: +os.loadavg()[0].toFixed(2), sizes: {} as Record<string, unknown> };
+  const bySize = out.sizes as Record<string, unknown>;
+  const floors: Record<string, boolean> = {};
+  const packedNow: string[] = [];
+  try {
+    for (const name of sizes) {
+      const bytes = SIZES[name];
+      if (!bytes) { bySize[name] = { error: `unknown size (known: ${Object.keys(SIZES).join(', ')})` }; continue; }
+      const file = path.join(dir, `scale-${GENERATOR}-${name}.dcd.jsonl`);
+      // The corpus, its pack output (~1.2× the corpus) and slack.
+      const need = (fs.existsSync(file) ? 0 : bytes) + 1.3 * bytes;
+      if (freeBytes(dir) < need) { bySize[name] = { skipped: `needs ${(need / 1e9).toFixed(1)} GB free in ${dir}, has ${(freeBytes(dir) / 1e9).toFixed(1)} GB` }; continue; }
+      const g0 = performance.now();
+      const samples = generate(file, bytes);
+      const genS = (performance.now() - g0) / 1000;
+      const fileBytes = fs.statSync(file).size;
+      const r: Record<string, unknown> = { file_mb: Math.round(fileBytes / 1e6), samples, generate_s: +genS.toFixed(1) };
+      bySize[name] = r;
+      process.stderr.write(`[bench] scale ${name}: ${samples} samples, ${r.file_mb} MB\n`);
+
+      const py = measure(python, ['-c', pyScript, file]);
+      r.python_json_loads = summary(py);
+      const stats = measure(process.execPath, [cli, 'stats', file, '--no-tokens', '--json'], env);
+      r.stats = summary(stats);
+      if (stats.ok && JSON.parse(stats.stdout).samples !== samples) r.stats = { ...summary(stats), ok: false, error: 'wrong sample count' };
+      r.stats_over_python = +(stats.s / py.s).toFixed(2);
+
+      const renderBuild = measure(process.execPath, [cli, 'render', file, '--index', String(samples - 1)], env);
+      // Three calls once the index is built; the median is the figure (the machine may be shared).
+      const renders = [0, 1, 2].map(() => measure(process.execPath, [cli, 'render', file, '--index', String(samples - 1)], env));
+      const render = [...renders].sort((a, b) => a.s - b.s)[1];
+      r.render_last_first_call = summary(renderBuild);
+      r.render_last = { ...summary(render), ok: renders.every((x) => x.ok), runs_s: renders.map((x) => x.s) };
+
+      const packDir = path.join(dir, `pack-${name}`);
+      if (packSizes.includes(name)) {
+        packedNow.push(name);
+        const pack = measure(process.execPath, [cli, 'pack', file, '--out', packDir, '--no-cache', '--json'], env);
+        r.pack = summary(pack);
+        if (pack.ok) {
+          const m = JSON.parse(pack.stdout) as { tokens: number; samples: number };
+          r.pack = { ...summary(pack), tokens: m.tokens, samples: m.samples, mtok_s: +(m.tokens / pack.s / 1e6).toFixed(3) };
+        }
+        fs.rmSync(packDir, { recursive: true, force: true });
+      } else r.pack_skipped = 'not in DCD_BENCH_SCALE_PACK';
+
+      if (tokenSizes.includes(name)) {
+        const tokenCache = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-bench-scale-tokens-'));
+        // stats has no --cache-dir: the token cache goes where TMPDIR points.
+        r.stats_with_tokens = summary(measure(process.execPath, [cli, 'stats', file, '--json'], { ...env, TMPDIR: tokenCache }));
+        fs.rmSync(tokenCache, { recursive: true, force: true });
+      }
+
+      const commands = ['stats', 'render_last_first_call', 'render_last', ...(r.pack ? ['pack'] : []), ...(r.stats_with_tokens ? ['stats_with_tokens'] : [])];
+      floors[`${name}_all_succeed_rss_le_1.5GB`] = commands.every((c) => (r[c] as Measured).ok && (r[c] as Measured).rss_mb <= RSS_FLOOR_MB);
+      floors[`${name}_stats_le_2x_python`] = stats.ok && stats.s <= 2 * py.s;
+      floors[`${name}_render_last_le_1s`] = renders.every((x) => x.ok) && render.s <= 1;
+    }
+
+    // ---- pack vs the Rust tokenizers' encodeBatch on the same texts
+    const small = path.join(dir, `scale-${GENERATOR}-200MB.dcd.jsonl`);
+    if (fs.existsSync(small) && fs.existsSync(`${small}.samples`)) {
+      const lines: string[] = [];
+      let size = 0;
+      for (const l of fs.readFileSync(small, 'utf8').split('\n')) {
+        if (!l) continue;
+        lines.push(l);
+        size += (JSON.parse(l) as { text: string }).text.length;
+        if (size >= 8e6) break;
+      }
+      const subset = path.join(dir, 'pack-vs-rust.dcd.jsonl');
+      fs.writeFileSync(subset, lines.join('\n') + '\n');
+      const texts = lines.map((l) => (JSON.parse(l) as { text: string }).text);
+      const packDir = path.join(dir, 'pack-vs-rust');
+      // No truncation: every sample's ids whole, to compare with Rust's.
+      const pack = measure(process.execPath, [cli, 'pack', subset, '--out', packDir, '--no-cache', '--max-length', '100000000', '--json'], env);
+      const source = await resolveTokenizerSource();
+      const rust = RustTokenizer.fromString(source.tokenizerJson);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const rustIds: number[][] = [];
+      for (let i = 0; i < texts.length; i += 32) {
+        for (const e of await rust.encodeBatch(texts.slice(i, i + 32), { addSpecialTokens: false })) rustIds.push(e.getIds());
+      }
+      const rustS = (performance.now() - t0) / 1000;
+      const rustCpu = process.cpuUsage(c0);
+      const rustCpuS = (rustCpu.user + rustCpu.system) / 1e6;
+      let identical = pack.ok;
+      let tokens = 0;
+      let mismatched = 0;
+      if (pack.ok) {
+        const exp = await readExport(packDir);
+        rustIds.forEach((ids, k) => {
+          const ours = exp.ids.subarray(Number(exp.offsets[k]), Number(exp.offsets[k + 1]));
+          tokens += ids.length;
+          if (ours.length !== ids.length || ids.some((x, i) => x !== ours[i])) { identical = false; mismatched++; }
+        });
+      }
+      fs.rmSync(packDir, { recursive: true, force: true });
+      fs.rmSync(subset, { force: true });
+      out.pack_vs_rust = {
+        text_mb: +(texts.reduce((a, t) => a + Buffer.byteLength(t), 0) / 1e6).toFixed(1), samples: texts.length, tokens,
+        pack: summary(pack), rust_encode_batch_s: +rustS.toFixed(2), rust_encode_batch_cpu_s: +rustCpuS.toFixed(2), ids_identical: identical, samples_with_other_ids: mismatched,
+        speedup_pack_over_rust: +(rustS / pack.s).toFixed(2),
+        // CPU seconds: the fairer ratio on a shared machine (both use every core they get).
+        cpu_speedup_pack_over_rust: +(rustCpuS / pack.cpu_s).toFixed(2),
+      };
+      const rustMtokS = tokens / rustS / 1e6;
+      const rustMtokCpuS = tokens / rustCpuS / 1e6;
+      Object.assign(out.pack_vs_rust as object, { rust_mtok_s: +rustMtokS.toFixed(3), rust_mtok_per_cpu_s: +rustMtokCpuS.toFixed(3) });
+    }
+  } finally {
+    fs.rmSync(env.DCD_CACHE_DIR, { recursive: true, force: true });
+  }
+  // Throughput: each size's pack (whole corpus, cold, startup amortised) against Rust's
+  // encodeBatch on the same kind of text (the 8 MB subset above, ids checked identical).
+  const pvr = out.pack_vs_rust as { ids_identical?: boolean; rust_mtok_s?: number; rust_mtok_per_cpu_s?: number } | undefined;
+  if (pvr?.rust_mtok_s && pvr.rust_mtok_per_cpu_s) {
+    const ratios: Record<string, { wall: number; cpu: number }> = {};
+    // Only packs of this run: a figure from another run was measured under another load.
+    for (const name of packedNow) {
+      const p = (bySize[name] as { pack?: { ok: boolean; tokens?: number; s: number; cpu_s: number } }).pack;
+      if (!p?.ok || !p.tokens) continue;
+      ratios[name] = { wall: +(p.tokens / p.s / 1e6 / pvr.rust_mtok_s).toFixed(2), cpu: +(p.tokens / p.cpu_s / 1e6 / pvr.rust_mtok_per_cpu_s).toFixed(2) };
+    }
+    (out.pack_vs_rust as Record<string, unknown>).pack_throughput_over_rust = ratios;
+    const worst = Math.min(...Object.values(ratios).map((x) => x.wall));
+    if (Object.keys(ratios).length) floors.pack_throughput_ge_4x_rust_encode_batch = !!pvr.ids_identical && worst >= 4;
+    else delete (out.pack_vs_rust as Record<string, unknown>).pack_throughput_over_rust;
+  }
+  // Sizes not measured in this run keep their figures from the last run that measured them (dated).
+  const previous = readPrevious();
+  for (const [name, r] of Object.entries(previous?.sizes ?? {})) {
+    if (name in bySize) continue;
+    bySize[name] = { ...(r as Record<string, unknown>), measured_in_an_earlier_run: (r as { measured_in_an_earlier_run?: string }).measured_in_an_earlier_run ?? previous?.measured_at };
+    for (const [k, v] of Object.entries(previous?.floors ?? {})) if (k.startsWith(`${name}_`) && !(k in floors)) floors[k] = v;
+  }
+  const ratios = (out.pack_vs_rust as { pack_throughput_over_rust?: object } | undefined)?.pack_throughput_over_rust;
+  if (previous?.pack_vs_rust && (!out.pack_vs_rust || !ratios || !Object.keys(ratios).length)) {
+    // No pack in this run to compare: the last same-run comparison stands, dated.
+    out.pack_vs_rust = { ...previous.pack_vs_rust, measured_in_an_earlier_run: (previous.pack_vs_rust as { measured_in_an_earlier_run?: string }).measured_in_an_earlier_run ?? previous.measured_at };
+    if (previous.floors && 'pack_throughput_ge_4x_rust_encode_batch' in previous.floors) floors.pack_throughput_ge_4x_rust_encode_batch = previous.floors.pack_throughput_ge_4x_rust_encode_batch;
+  }
+  out.load_average_end = +os.loadavg()[0].toFixed(2);
+  out.floors = floors;
+  out.corpus_dir = dir;
+  return out;
+}
