@@ -17,7 +17,7 @@
  * they change on disk.
  */
 import * as vscode from 'vscode';
-import { CorpusDiagnoser, diagnoseCorpusLine, type Diagnostic as CoreDiagnostic, type DiagnosticContext } from '../core/corpus/diagnostics';
+import { CorpusDiagnoser, diagnoseCorpusFile, diagnoseCorpusLine, type Diagnostic as CoreDiagnostic, type DiagnosticContext } from '../core/corpus/diagnostics';
 import { verify } from '../core/answer';
 import { summarizeMask } from '../core/trace/mask';
 import { tokenizeCorpus, defaultWorkerCount } from '../core/tokenizer';
@@ -25,6 +25,8 @@ import { splitLines } from '../core/io/jsonl';
 import { setting, Settings, SECTION } from '../services/config';
 import { maskSettings } from './tokens';
 
+/** A closed corpus larger than this is diagnosed streamed from disk (the workbench reads such files on demand too). */
+const STREAMED_FILE_BYTES = 64 * 1024 * 1024;
 const SLICE_MS = 12;
 const EDIT_DEBOUNCE_MS = 300;
 const TRUNCATION_DEBOUNCE_MS = 1500;
@@ -198,6 +200,10 @@ export class CorpusDiagnostics implements vscode.CodeActionProvider, vscode.Disp
   private async run(s: FileState): Promise<void> {
     const abort = new AbortController();
     s.abort = abort;
+    if (!this.document(s.uri) && s.uri.scheme === 'file') {
+      const size = (await Promise.resolve(vscode.workspace.fs.stat(s.uri)).catch(() => undefined))?.size;
+      if (size !== undefined && size > STREAMED_FILE_BYTES) return this.runStreamed(s, abort);
+    }
     let read;
     try {
       read = await this.readLines(s);
@@ -233,6 +239,27 @@ export class CorpusDiagnostics implements vscode.CodeActionProvider, vscode.Disp
     this.publish(s);
     this.passEmitter.fire({ uri: s.uri, stats: s.pass });
     this.scheduleTruncation(s);
+  }
+
+  /**
+   * A big corpus that is not open as text (e.g. behind the workbench): diagnosed
+   * streamed from disk (core `diagnoseCorpusFile`), never held as lines, so the
+   * extension host's memory stays bounded; no quick fixes and no truncation
+   * phase (both need the lines).
+   */
+  private async runStreamed(s: FileState, abort: AbortController): Promise<void> {
+    const t0 = performance.now();
+    const core: CoreDiagnostic[] = [];
+    const r = await diagnoseCorpusFile(s.uri.fsPath, diagnosticContext(), (ds) => { for (const d of ds) core.push(d); }, { signal: abort.signal })
+      .catch(() => undefined);
+    if (!r || abort.signal.aborted) return;
+    const ms = performance.now() - t0;
+    s.lines = [];
+    s.core = core;
+    s.truncation = [];
+    s.pass = { lines: r.lines, ms, slices: 1, maxSliceMs: ms, computed: r.lines, reused: 0, diagnostics: core.length, source: 'disk' };
+    this.publish(s);
+    this.passEmitter.fire({ uri: s.uri, stats: s.pass });
   }
 
   private publish(s: FileState): void {
