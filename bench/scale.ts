@@ -38,19 +38,13 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { renderTrace } from '../src/core/trace/template';
 import { resolveTokenizerSource } from '../src/core/tokenizer';
 import { readExport } from '../src/core/training/pack';
+import { seededRandom } from '../src/core/random';
 
 const ROOT = path.join(__dirname, '..');
 const GENERATOR = 'v1';
 const RSS_FLOOR_MB = 1536;
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Every string of ≥ 300 characters in the JSON and JSONL fixtures, in path order, de-duplicated. */
 function fixtureText(): { paragraphs: string[]; words: string[]; rows: Array<{ question: string; solution: string }>; drafts: string[] } {

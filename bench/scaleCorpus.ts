@@ -22,6 +22,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderTrace } from '../src/core/trace/template';
+import { seededRandom } from '../src/core/random';
 
 const ROOT = path.resolve(__dirname, '..');
 const VERSION = 1;
@@ -36,17 +37,7 @@ function readJsonl(rel: string): Sample[] {
   return fs.readFileSync(path.join(ROOT, rel), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Sample);
 }
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const SWAPS: Array<[string, string]> = [['Let', 'Now let'], ['we', 'I'], ['number', 'value'], ['find', 'determine'], ['So', 'Thus'], ['the answer', 'the result'], ['Wait', 'Hmm'], ['check', 'verify']];
 

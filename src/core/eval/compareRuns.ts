@@ -44,18 +44,8 @@ export interface ComparedQuestion {
   b: ComparedSide;
 }
 
-export interface TaskComparison {
-  /** `gsm8k`, or `gsm8k ↔ dcd_gsm8k` where the two runs ran different variants of one benchmark. */
-  task: string;
-  taskA: string;
-  taskB: string;
-  fileA: string;
-  fileB: string;
-  gradingA: SideGrading;
-  gradingB: SideGrading;
-  /** Logged grading: the filter compared, null where the log names none. */
-  filterA: string | null;
-  filterB: string | null;
+/** The counts of a comparison of two logs (also what the samples view's protocol carries). */
+export interface ComparisonCounts {
   /** Documents in both logs (same id and, where logged, same hash). */
   matched: number;
   onlyA: number;
@@ -67,6 +57,20 @@ export interface TaskComparison {
   accuracyB: number | null;
   bothRight: number;
   bothWrong: number;
+}
+
+export interface TaskComparison extends ComparisonCounts {
+  /** `gsm8k`, or `gsm8k ↔ dcd_gsm8k` where the two runs ran different variants of one benchmark. */
+  task: string;
+  taskA: string;
+  taskB: string;
+  fileA: string;
+  fileB: string;
+  gradingA: SideGrading;
+  gradingB: SideGrading;
+  /** Logged grading: the filter compared, null where the log names none. */
+  filterA: string | null;
+  filterB: string | null;
   wrongToRight: ComparedQuestion[];
   rightToWrong: ComparedQuestion[];
 }

@@ -10,6 +10,7 @@
  * both import them.
  */
 import type { Api } from './endpoint';
+import type { ComparisonCounts } from '../eval/compareRuns';
 
 // ---------------------------------------------------------------------------
 // Results view
@@ -275,7 +276,7 @@ export interface EvalFlipItem {
 /** How a side was graded: as the harness logged it (one filter), or by the project's verifier after the last answer tag. */
 export type EvalSideGrading = 'logged' | 'dcd-verify';
 
-export interface EvalComparison {
+export interface EvalComparison extends ComparisonCounts {
   /** This view's log (A) and the other run's (B): workspace-relative labels. */
   a: { label: string; task: string };
   b: { uri: string; label: string; task: string };
@@ -283,15 +284,6 @@ export interface EvalComparison {
   gradingB: EvalSideGrading;
   filterA: string | null;
   filterB: string | null;
-  matched: number;
-  onlyA: number;
-  onlyB: number;
-  /** doc_ids with a different doc_hash in the two logs: not compared. */
-  hashMismatch: number[];
-  accuracyA: number | null;
-  accuracyB: number | null;
-  bothRight: number;
-  bothWrong: number;
   wrongToRight: EvalFlipItem[];
   rightToWrong: EvalFlipItem[];
 }
