@@ -251,7 +251,7 @@ def train(args, run_dir: Path, info, events: EventWriter) -> int:
     # 1. The export, checked against its manifest (hashes, shapes, counts) and the tokenizer.
     export = load_export(args.data)
     hp = hyperparameters(args, export)
-    tokenizer_dir = resolve_tokenizer_dir(args.model, args.tokenizer)
+    tokenizer_dir = resolve_tokenizer_dir(args.model, args.tokenizer, Path(args.data))
     tok_json = tokenizer_dir / "tokenizer.json" if tokenizer_dir else None
     tok_warning = check_tokenizer(export, tok_json, args.allow_tokenizer_mismatch)
     if tok_warning:

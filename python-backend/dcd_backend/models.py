@@ -69,11 +69,15 @@ def _version_tuple(v: str):
     return tuple(out)
 
 
-def resolve_tokenizer_dir(spec: str, explicit: Optional[str]) -> Optional[Path]:
+def resolve_tokenizer_dir(spec: str, explicit: Optional[str], export_dir: Optional[Path] = None) -> Optional[Path]:
+    """The tokenizer folder checked against the export and saved with final/: ``--tokenizer``, else the
+    model's own (a folder, or a cached Hub id). A builtin model has none: it takes the export's copy
+    (``EXPORT/tokenizer/``, written by ``dcd pack``), so its final/ loads with transformers."""
     if explicit:
         return Path(explicit)
     if spec.startswith("builtin:"):
-        return None
+        own = export_dir / "tokenizer" if export_dir is not None else None
+        return own if own is not None and (own / "tokenizer.json").is_file() else None
     p = Path(spec).expanduser()
     if p.is_dir():
         return p

@@ -39,6 +39,38 @@ class RunLineageTest(unittest.TestCase):
                                                "train_py_sha256": hashlib.sha256(train_py.read_bytes()).hexdigest()})
 
 
+class BuiltinTokenizerTest(unittest.TestCase):
+    """builtin:tiny has no tokenizer of its own: it takes the export's copy (EXPORT/tokenizer/, written
+    by `dcd pack`), checked against the manifest, and saves it in final/, which then loads with
+    transformers with a vocabulary that covers every token id."""
+
+    def test_final_of_builtin_tiny_loads_with_the_exports_tokenizer(self):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from dcd_backend.models import resolve_tokenizer_dir
+        from .helpers import tiny_hf_model
+        root = tmpdir(self)
+        data = root / "export"
+        shutil.copytree(TS_EXPORT, data)
+        self.assertIsNone(resolve_tokenizer_dir("builtin:tiny", None, data), "an export without tokenizer/")
+        (data / "tokenizer").mkdir()
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(tiny_hf_model() / name, data / "tokenizer" / name)
+        self.assertEqual(resolve_tokenizer_dir("builtin:tiny", None, data), data / "tokenizer")
+        self.assertEqual(resolve_tokenizer_dir("builtin:tiny", "/explicit", data), Path("/explicit"))
+        manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+        self.assertEqual(hashlib.sha256((data / "tokenizer" / "tokenizer.json").read_bytes()).hexdigest(), manifest["tokenizer"]["sha256"])
+        r = run_train_inproc(data, root / "run", "--max-steps", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        final = root / "run" / "final"
+        self.assertEqual(hashlib.sha256((final / "tokenizer.json").read_bytes()).hexdigest(), manifest["tokenizer"]["sha256"])
+        tok = AutoTokenizer.from_pretrained(final)
+        model = AutoModelForCausalLM.from_pretrained(final)
+        self.assertEqual(model.config.vocab_size, manifest["tokenizer"]["vocab_size"])
+        self.assertGreaterEqual(model.config.vocab_size, len(tok))
+        ids = tok("Natalia sold clips to 48 of her friends.", return_tensors="pt").input_ids
+        self.assertEqual(model(ids).logits.shape[-1], model.config.vocab_size)
+
+
 class HostLineageTest(unittest.TestCase):
     """dcd_backend.lineage (for evaluations on a host) agrees with `dcd lineage` (TypeScript)."""
 

@@ -16,7 +16,7 @@ import { BENCHMARKS, BENCHMARK_IDS, type BenchmarkId } from '../core/eval/benchm
 import type { JobStatus } from '../core/jobs/status';
 import { describeHost, type HostProfile } from '../core/remote/profiles';
 import { SecretKeys, setting, Settings } from '../services/config';
-import { dispatchEval, downloadEvalResults, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from '../core/jobs/evalDispatch';
+import { dispatchEval, downloadEvalResults, overrideEvalSettings, followEval, type EvalDispatch, type EvalJobEngine, type EvalSettings } from '../core/jobs/evalDispatch';
 import { DATA_LAYOUT } from '../core/eval/offlineData';
 
 /** An engine that can also list a training job's checkpoints (JobEngine can). */
@@ -40,6 +40,10 @@ export interface EvaluateArgs {
   uploadModel?: boolean;
   /** A benchmark data dir on this machine (docs/FORMATS.md §5): uploaded, the run is offline. `null`: the Hub (no question asked). */
   dataDir?: string | null;
+  /** `--limit`: documents per task (an integer) or a fraction in (0, 1); default the `dcd.eval.limit` setting. */
+  limit?: number;
+  /** lm_eval options that replace the `dcd.eval.*` settings for this run (the walkthrough's small CPU evaluation). */
+  settings?: EvalSettings;
 }
 
 export interface EvaluateOutcome {
@@ -208,7 +212,7 @@ export async function evaluateModelCommand(deps: EvaluateDeps, args: EvaluateArg
   let dispatch: EvalDispatch;
   try {
     dispatch = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DCD: dispatching lm_eval to ${host.name}…` }, () =>
-      dispatchEval(engine, host, { model, benchmarks, dcd, settings: evalSettings(), hfToken, backendDir: deps.backendDir, dataDir: dataDir ?? undefined, uploadModel: picked.upload }, {
+      dispatchEval(engine, host, { model, benchmarks, dcd, settings: overrideEvalSettings(evalSettings(), args.settings, args.limit), hfToken, backendDir: deps.backendDir, dataDir: dataDir ?? undefined, uploadModel: picked.upload }, {
         onStatus: (b, s) => out.appendLine(`[${BENCHMARKS[b].label}] ${s}`),
         onWarning: (w) => { out.appendLine(`warning: ${w}`); void vscode.window.showWarningMessage(w); },
       }));

@@ -60,6 +60,8 @@ export class ResultsPanel implements vscode.Disposable {
       ...resultsUriHandlers(this.offered, {
         samples: (uri) => vscode.commands.executeCommand('dcd.openEvalSamples', vscode.Uri.parse(uri)),
         file: (uri) => vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: true, viewColumn: vscode.ViewColumn.Beside }),
+        // By command id: the Lineage feature is not imported here.
+        lineage: (uri) => vscode.commands.executeCommand('dcd.lineage.reveal', vscode.Uri.parse(uri)),
       }),
     });
     panel.onDidDispose(() => this.dispose());

@@ -18,12 +18,15 @@ export function resultsStateUris(s: ResultsViewState): string[] {
 export interface ResultsOpeners {
   samples(uri: string): PromiseLike<unknown>;
   file(uri: string): PromiseLike<unknown>;
+  /** Shows the lineage of a results file (the Lineage feature's command). */
+  lineage(uri: string): PromiseLike<unknown>;
 }
 
-export function resultsUriHandlers(offered: OfferedUris, open: ResultsOpeners): Pick<RequestHandlers<ResultsHostApi>, 'openSamples' | 'openFile'> {
+export function resultsUriHandlers(offered: OfferedUris, open: ResultsOpeners): Pick<RequestHandlers<ResultsHostApi>, 'openSamples' | 'openFile' | 'showLineage'> {
   return {
     openSamples: async ({ uri }) => { await open.samples(offered.check(uri)); return {}; },
     openFile: async ({ uri }) => { await open.file(offered.check(uri)); return {}; },
+    showLineage: async ({ uri }) => { await open.lineage(offered.check(uri)); return {}; },
   };
 }
 

@@ -9,13 +9,19 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobRecord } from '../core/jobs/store';
 import { isTerminal } from '../core/jobs/status';
-import { writeEvalLineage } from '../core/lineage';
 import type { ExtensionServices } from '../services';
 
 /** The walkthrough's training recipe: the smoke plan (at most 8 optimizer steps) on the built-in tiny model, samples cut to 512 tokens. */
 export const WALKTHROUGH_RECIPE = { preset: 'smoke' as const, model: 'builtin:tiny', maxLength: 512 };
-/** The evaluation: one benchmark, a few questions. */
-export const WALKTHROUGH_EVAL = { benchmarks: ['gsm8k'], limit: 5 };
+/**
+ * The evaluation: GSM8K offline from the data bundled with the demo (media/demo/bench-data, 24 rows), 5
+ * questions, on this machine's CPU. A demo, not a measurement: 32 new tokens per answer (a real DCD run
+ * needs thousands), no chat template (builtin:tiny's tokenizer, from the export, has none), batch 1, float32.
+ */
+export const WALKTHROUGH_EVAL = {
+  benchmarks: ['gsm8k' as const], limit: 5, dataDir: ['media', 'demo', 'bench-data'],
+  settings: { maxGenToks: 32, batchSize: 1, backend: 'hf' as const, dtype: 'float32' as const, applyChatTemplate: false },
+};
 
 export interface WalkthroughState {
   demo?: string;
@@ -101,14 +107,16 @@ export function registerWalkthrough(context: vscode.ExtensionContext, services: 
       if (done.status !== 'succeeded') throw new Error(`training job ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}`);
       const modelDir = needs('modelDir', 'Train on this machine');
       await run('dcd.lineage.reveal', modelDir).then(undefined, () => undefined);
-      // `limit` is passed for the evaluation command's --limit (docs: issue 18's offline evaluation).
-      const outcome = await run<{ localResults?: vscode.Uri; error?: string } | undefined>('dcd.evaluateModel', {
-        host: 'local', model: modelDir, benchmarks: WALKTHROUGH_EVAL.benchmarks, limit: WALKTHROUGH_EVAL.limit, wait: true, openResults: true,
+      // Offline: the bundled GSM8K rows; the results folder comes back with its lineage sidecar (written where the model is).
+      const outcome = await run<{ localResults?: vscode.Uri; error?: string; statuses?: Array<{ status: string; error?: string }> } | undefined>('dcd.evaluateModel', {
+        host: 'local', model: modelDir, benchmarks: WALKTHROUGH_EVAL.benchmarks, limit: WALKTHROUGH_EVAL.limit, settings: WALKTHROUGH_EVAL.settings,
+        dataDir: vscode.Uri.joinPath(context.extensionUri, ...WALKTHROUGH_EVAL.dataDir).fsPath, wait: true, openResults: true,
       });
       if (outcome?.error) throw new Error(outcome.error);
+      const failed = outcome?.statuses?.find((st) => st.status !== 'succeeded');
+      if (failed) throw new Error(`the evaluation ${failed.status}${failed.error ? `: ${failed.error}` : ''} (see the "DCD Eval" output)`);
       if (!outcome?.localResults) return undefined;
       const results = outcome.localResults.fsPath;
-      await writeEvalLineage(results, { model: modelDir, tasks: WALKTHROUGH_EVAL.benchmarks, limit: WALKTHROUGH_EVAL.limit, job: done.id, host: 'local' });
       await save({ results });
       return results;
     }),

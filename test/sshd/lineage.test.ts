@@ -6,14 +6,18 @@
  * model folder; `dcd lineage` walks from the results file up to demo.dcd.jsonl at its
  * hash. Editing one sample then marks the export, run, model and evaluation stale
  * (naming the line), and repacking leaves the run stale because its export changed.
+ * And a real evaluation of the model where it is (lm-eval on the SSH host, offline GSM8K, one question):
+ * the job writes the sidecar on the host, `dcd job fetch` brings it back with the results, and the
+ * fetched results file walks up to demo.dcd.jsonl too.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JobEngine } from '../../src/core/jobs/engine';
+import { dispatchEval, followEval } from '../../src/core/jobs/evalDispatch';
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile } from '../../src/core/remote/profiles';
 import type { JsonNode, LineageReport } from '../../src/core/lineage';
@@ -33,6 +37,9 @@ let exportDir: string;
 let modelDir: string;
 let evalDir: string;
 let resultsFile: string;
+let engine: JobEngine;
+let profile: HostProfile;
+let hostModel: string;
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -62,17 +69,18 @@ before(async () => {
   const pack = dcd(['pack', corpus, '--out', exportDir, '--plan-preset', 'smoke', '--max-length', '192', '--no-cache']);
   assert.equal(pack.status, 0, pack.stderr);
 
-  const engine = new JobEngine({
+  engine = new JobEngine({
     store: new JobStore(path.join(tmp, 'jobs.json')),
     backendDir: path.join(ROOT, 'python-backend'),
     connectorFor: (p: HostProfile) => createConnector(p, { hostKeyPolicy: async () => 'reject', trustStoreFile: path.join(tmp, 'trust'), sshConfigFile: false, agent: false }),
   });
-  const profile = loopbackProfile(sshd, { knownHosts, python: process.env.DCD_VENV_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python'), root: path.join(tmp, 'host') });
+  profile = loopbackProfile(sshd, { knownHosts, python: process.env.DCD_VENV_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python'), root: path.join(tmp, 'host') });
   const rec = await engine.submit(profile, { data: exportDir, model: MODEL, preset: 'smoke' });
   const end = await engine.followEvents(rec.id, 0, () => undefined, { intervalMs: 200 }).done;
   assert.equal(end.status, 'succeeded');
   const fetched = await engine.fetch(rec.id, 'model', path.join(work, 'dcd-jobs', rec.id));
   modelDir = fetched[0].localPath;
+  hostModel = fetched[0].path;
 
   evalDir = path.join(work, 'evals', 'gsm8k-limit3');
   cpSync(RESULTS, path.join(evalDir, path.basename(RESULTS)), { recursive: true });
@@ -82,6 +90,7 @@ before(async () => {
 });
 
 after(async () => {
+  await engine?.close();
   if (tmp) killLeftoverJobs(tmp);
   await sshd?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -118,6 +127,38 @@ test('the corpus lists the export, run, model and evaluation as descendants', ()
   assert.equal(r.target.kind, 'corpus');
   assert.deepEqual(r.descendants.map((n) => n.kind), ['export', 'run', 'model', 'eval']);
   assert.equal(one(r, 'eval').id, evalDir);
+});
+
+test('an evaluation on the SSH host writes its sidecar there; the fetched results walk up to demo.dcd.jsonl', { timeout: 600_000 }, async () => {
+  // The model where it was trained (on the host), one GSM8K question, 4 new tokens: the path, not the score.
+  const d = await dispatchEval(engine, profile, {
+    model: hostModel, benchmarks: ['gsm8k'], dcd: false, backendDir: path.join(ROOT, 'python-backend'), dataDir: path.join(ROOT, 'test', 'fixtures', 'lmeval-data'),
+    settings: { limit: 1, maxGenToks: 4, batchSize: 1, backend: 'hf', dtype: 'float32', applyChatTemplate: false },
+  });
+  const [done] = await followEval(engine, d, [], { followOptions: { intervalMs: 300 } });
+  assert.equal(done.status, 'succeeded', readFileSync(path.join(d.jobs[0].record.remote!.jobDir, 'log.txt'), 'utf8').slice(-3000));
+  // Fetched outside the scanned workspace (the other tests count the workspace's evaluations).
+  // What `dcd job fetch ID` does for an evaluation job: its results folder, the sidecar in it.
+  const [fetched] = await engine.fetch(d.jobs[0].id, 'default', path.join(tmp, 'fetched-eval'));
+  assert.equal(fetched.kind, 'results');
+  const folder = fetched.localPath;
+  const sidecar = JSON.parse(readFileSync(path.join(folder, 'dcd_lineage.json'), 'utf8')) as { parents: Array<{ kind: string; path: string; sha256: string }>; limit: number; host: string; job: string; tasks: string[]; files: Record<string, string> };
+  assert.deepEqual(sidecar.parents.map((p) => [p.kind, p.path]), [['model', hostModel]]);
+  assert.deepEqual([sidecar.limit, sidecar.host, sidecar.job, sidecar.tasks], [1, profile.name, d.jobs[0].id, ['gsm8k']]);
+  const results = readdirSync(folder).filter((f) => /^results_.*\.json$/.test(f));
+  assert.equal(results.length, 1);
+  assert.deepEqual(Object.keys(sidecar.files).sort(), [...results, ...readdirSync(folder).filter((f) => f.startsWith('samples_gsm8k_'))].sort());
+  assert.equal(sidecar.files[results[0]], sha256(path.join(folder, results[0])));
+
+  const r = lineage(path.join(folder, results[0]));
+  assert.equal(r.target.kind, 'eval');
+  assert.deepEqual(r.ancestors.map((n) => n.kind), ['model', 'run', 'export', 'corpus']);
+  const [model, , exp, corp] = r.ancestors;
+  assert.equal(model.sha256, sidecar.parents[0].sha256, 'the model folder the host hashed');
+  assert.equal(exp.id, exportDir);
+  assert.equal(corp.id, corpus);
+  assert.equal(corp.sha256, sha256(DEMO));
+  assert.deepEqual([r.target, ...r.ancestors].filter((n) => n.stale), []);
 });
 
 test('editing one sample after training marks the export, run, model and evaluation stale, naming the line', () => {

@@ -3,9 +3,11 @@
  * each step's button is clicked in the walkthrough page, what it does is checked
  * in the workbench (the corpus editor, the pair, the trace with the token mask,
  * the audit, the export in the Lineage view, a real training run on the `local`
- * host with its loss chart), its step is ticked, and the Lineage view then shows
- * the trained model's chain up to demo.dcd.jsonl at its hash. The durations of
- * the steps are printed (measurements, not assertions). Screenshots:
+ * host with its loss chart, a real offline lm-eval run on 5 bundled GSM8K
+ * questions, the results table), its step is ticked, and the Lineage view then
+ * shows the chain from a results-table row (its Show Lineage) up to demo.dcd.jsonl
+ * at its hash. Editing a sample then turns export, run, model and evaluation
+ * stale. The durations of the steps are printed (measurements, not assertions). Screenshots:
  * test-results/screenshots/walkthrough-*.png.
  */
 import { after, before, describe, it } from 'node:test';
@@ -97,6 +99,52 @@ describe('The walkthrough, button by button', () => {
     }
     assert.equal(await view.locator('.monaco-list-row', { hasText: 'stale' }).count(), 0);
     await screenshot(page, 'walkthrough-lineage');
+  });
+
+  it('evaluates the trained model offline, opens the results table and drills in; a row\'s Show Lineage resolves to demo.dcd.jsonl at its hash', async () => {
+    const { page } = wb;
+    const view = page.locator('.pane', { hasText: 'Lineage' });
+    let results: Awaited<ReturnType<typeof findWebviewFrame>> | undefined;
+    await step(page, 'Evaluate the trained model', 'Evaluate', async () => {
+      results = await findWebviewFrame(page, 'tr.row.run', 600_000);
+    });
+    await screenshot(page, 'walkthrough-results');
+    await step(page, 'Open the results table, drill into a sample, walk up the lineage', 'Open Results and Lineage', async () => {
+      await findWebviewFrame(page, '.controls .counts', 120_000);
+      await view.locator('.monaco-list-row.selected').filter({ hasText: /eval · [0-9a-f]{12}/ }).first().waitFor({ state: 'visible', timeout: 120_000 });
+    });
+    // Back to the results table: the run's row, its Show Lineage.
+    await page.locator('.tabs-container .tab', { hasText: 'DCD Eval Results' }).first().click();
+    results = await findWebviewFrame(page, 'tr.row.run', 60_000);
+    const row = results.locator('tr.row.run').first();
+    await runCommand(page, 'DCD: Refresh Lineage');
+    await row.locator('vscode-button', { hasText: 'Show Lineage' }).click();
+    const evalRow = view.locator('.monaco-list-row.selected').filter({ hasText: /eval · [0-9a-f]{12}/ }).first();
+    await evalRow.waitFor({ state: 'visible', timeout: 60_000 });
+    // The chain above it: the model it evaluated, the run, the export, demo.dcd.jsonl at its sha256 — none stale.
+    const hash = createHash('sha256').update(fs.readFileSync(path.join(wb.folder, 'demo.dcd.jsonl'))).digest('hex');
+    await view.getByText(new RegExp(`· eval · sha256 [0-9a-f]{12}`)).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await view.locator('.monaco-list-row', { hasText: 'demo.dcd.jsonl' }).filter({ hasText: `corpus · ${hash.slice(0, 12)}` }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    for (const [label, kind] of [['demo-smoke', 'export'], ['run', 'run'], ['final', 'model']]) {
+      await view.locator('.monaco-list-row', { hasText: label }).filter({ hasText: new RegExp(`${kind} · [0-9a-f]{12}`) }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    }
+    assert.equal(await view.locator('.monaco-list-row', { hasText: 'stale' }).count(), 0);
+    // The sidecar the results came with names the model folder the walkthrough trained, by its hash.
+    const evalDir = fs.readdirSync(path.join(wb.folder, 'eval-results')).map((d) => path.join(wb.folder, 'eval-results', d));
+    const sidecars = evalDir.flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f, 'dcd_lineage.json'))).filter((f) => fs.existsSync(f));
+    assert.equal(sidecars.length, 1, sidecars.join(', '));
+    const rec = JSON.parse(fs.readFileSync(sidecars[0], 'utf8')) as { kind: string; parents: Array<{ kind: string; path: string }>; limit: number; files: Record<string, string> };
+    assert.equal(rec.kind, 'eval');
+    assert.equal(rec.parents[0].kind, 'model');
+    assert.match(rec.parents[0].path, /[/\\]run[/\\]final$/);
+    assert.equal(rec.limit, 5);
+    assert.ok(Object.keys(rec.files).some((f) => /^results_.*\.json$/.test(f)) && Object.keys(rec.files).some((f) => /^samples_gsm8k_.*\.jsonl$/.test(f)), Object.keys(rec.files).join(', '));
+    await screenshot(page, 'walkthrough-results-lineage');
+  });
+
+  it('editing one sample after the evaluation marks the export, run, model and evaluation stale', async () => {
+    const { page } = wb;
+    const view = page.locator('.pane', { hasText: 'Lineage' });
 
     // One sample edited after training: the export, the run and the model turn stale.
     const file = path.join(wb.folder, 'demo.dcd.jsonl');
@@ -106,11 +154,11 @@ describe('The walkthrough, button by button', () => {
     lines[4] = JSON.stringify(sample);
     fs.writeFileSync(file, lines.join('\n'));
     await runCommand(page, 'DCD: Refresh Lineage');
-    for (const [label, kind] of [['demo-smoke', 'export'], ['run', 'run'], ['final', 'model']]) {
+    for (const [label, kind] of [['demo-smoke', 'export'], ['run', 'run'], ['final', 'model'], ['final', 'eval']]) {
       await view.locator('.monaco-list-row', { hasText: label }).filter({ hasText: new RegExp(`${kind} · [0-9a-f]{12} · stale`) }).first().waitFor({ state: 'visible', timeout: 60_000 });
     }
     // The view's message names the change: the corpus, its hashes, the line.
-    await view.getByText(/^3 stale — corpus demo\.dcd\.jsonl changed since this export was made: sha256 [0-9a-f]{12} → [0-9a-f]{12}; 1 sample edited \(line 5\)/).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await view.getByText(/^4 stale — corpus demo\.dcd\.jsonl changed since this export was made: sha256 [0-9a-f]{12} → [0-9a-f]{12}; 1 sample edited \(line 5\)/).first().waitFor({ state: 'visible', timeout: 30_000 });
     await screenshot(page, 'walkthrough-lineage-stale');
   });
 });

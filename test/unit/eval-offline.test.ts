@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLmEvalCommand } from '../../src/core/eval/lmevalCommand';
 import { DATA_LAYOUT, firstRowColumns, readDataDir, scanDataDir, taskOverrides } from '../../src/core/eval/offlineData';
-import { parseProbe, probeCommand } from '../../src/core/jobs/evalDispatch';
+import { evalRunnerScript, evalSidecarCommand, overrideEvalSettings, parseProbe, probeCommand } from '../../src/core/jobs/evalDispatch';
 import { parseTasks } from '../../src/cli/commands/eval';
 
 const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'lmeval-data');
@@ -114,4 +114,21 @@ test('the probe finds lm-eval\'s task folder; dcd eval --tasks takes benchmark i
   assert.deepEqual(parseTasks('aime24, gsm8k,aime24'), ['aime24', 'gsm8k']);
   assert.throws(() => parseTasks('gsm8k,mmlu'), /unknown benchmark "mmlu" \(known: aime24, gsm8k, gpqa_diamond_zeroshot\)/);
   assert.throws(() => parseTasks(' , '), /at least one/);
+});
+
+test('a run\'s settings: the dcd.eval.* settings, the caller\'s defined overrides, then --limit', () => {
+  const base = { applyChatTemplate: true, maxGenToks: 32768, limit: 100, seed: 1 };
+  assert.deepEqual(overrideEvalSettings(base), base);
+  assert.deepEqual(overrideEvalSettings(base, { maxGenToks: 32, applyChatTemplate: false, batchSize: 1, seed: undefined }, 5),
+    { applyChatTemplate: false, maxGenToks: 32, limit: 5, seed: 1, batchSize: 1 });
+  assert.deepEqual(overrideEvalSettings(base, { limit: 7 }), { ...base, limit: 7 });
+});
+
+test('the eval job writes the lineage sidecar on the host: the backend on PYTHONPATH, every word quoted, --limit only when whole', () => {
+  const cmd = evalSidecarCommand({ python: '/venv/bin/python', backendDir: "/h/it's/backend", resultsDir: '/h/evals/e1/__m__final', model: '/h/jobs/a b/run/final', tasks: ['gsm8k', 'dcd_gsm8k'], limit: 5, job: 'j1', host: 'gpu' });
+  assert.equal(cmd, "PYTHONPATH='/h/it'\\''s/backend' /venv/bin/python -m dcd_backend.lineage eval-sidecar /h/evals/e1/__m__final --model '/h/jobs/a b/run/final' --job j1 --host gpu --tasks gsm8k,dcd_gsm8k --limit 5");
+  assert.ok(!evalSidecarCommand({ python: 'python3', backendDir: '/b', resultsDir: '/r', model: '/m', tasks: [], limit: 0.5, job: 'j', host: 'h' }).includes('--limit'), 'a fractional limit is not a count');
+  // The runner runs it only after lm_eval succeeded; its output goes to the log and cannot turn the job's status.
+  const script = evalRunnerScript('j1', '/h/jobs/j1', ['python3', '-m', 'lm_eval'], 'python3', undefined, cmd);
+  assert.match(script, /rc=\$\?\n(?:.*\n)*?if \[ "\$rc" -eq 0 \] && \[ ! -e cancel \]; then\n {2}PYTHONPATH=.* >> log\.txt 2>&1 < \/dev\/null \|\| echo "warning: .*" >> log\.txt\nfi\necho "\$rc" > exit_code/);
 });

@@ -101,6 +101,11 @@ test('pack: the export round-trips, and each sample is what tokenizeTrace gives'
   for (const name of ['ids.npy', 'labels.npy', 'offsets.npy'] as const) {
     assert.equal(m.files[name], createHash('sha256').update(fs.readFileSync(path.join(out, name))).digest('hex'));
   }
+  // The tokenizer the ids came from travels with the export (a builtin model saves it into final/).
+  assert.deepEqual(fs.readdirSync(out).sort(), ['ids.npy', 'labels.npy', 'manifest.json', 'offsets.npy', 'tokenizer']);
+  assert.deepEqual(fs.readdirSync(path.join(out, 'tokenizer')).sort(), ['tokenizer.json', 'tokenizer_config.json']);
+  assert.equal(createHash('sha256').update(fs.readFileSync(path.join(out, 'tokenizer', 'tokenizer.json'))).digest('hex'), m.tokenizer.sha256);
+  assert.equal(fs.readFileSync(path.join(out, 'tokenizer', 'tokenizer_config.json'), 'utf8'), (await resolveTokenizerSource()).configJson);
 
   // Again, from the warm cache and in this thread: the same bytes; the folder is replaced in place.
   const again = await packCorpus(CORPUS_FILE, out, { cacheDir, workers: 0 });

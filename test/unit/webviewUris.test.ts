@@ -75,7 +75,7 @@ async function ask<A extends Api>(handlers: ConstructorParameters<typeof Endpoin
 
 const LMEVAL = path.resolve(__dirname, '..', 'fixtures', 'lmeval');
 
-test('Results view: openFile and openSamples open only what the state linked to', async () => {
+test('Results view: openFile, openSamples and showLineage open only what the state linked to', async () => {
   const dir = path.join(LMEVAL, 'gemma3-12b-it-q4_K_M_base_gsm8k5shot');
   const file = path.join(dir, 'results_2025-09-09T13-42-42.857006.json');
   const samples = `file://${path.join(dir, 'samples_gsm8k_2025-09-09T13-42-42.857006.jsonl')}`;
@@ -87,20 +87,24 @@ test('Results view: openFile and openSamples open only what the state linked to'
   const handlers = resultsUriHandlers(offered, {
     samples: async (uri) => { opened.push(`samples ${uri}`); },
     file: async (uri) => { opened.push(`file ${uri}`); },
+    lineage: async (uri) => { opened.push(`lineage ${uri}`); },
   });
 
   assert.deepEqual(await ask<ResultsHostApi>(handlers, 'openFile', { uri: `file://${file}` }), { kind: 'response', id: 1, ok: true, payload: {} });
   assert.deepEqual(await ask<ResultsHostApi>(handlers, 'openSamples', { uri: samples }), { kind: 'response', id: 1, ok: true, payload: {} });
-  assert.deepEqual(opened, [`file file://${file}`, `samples ${samples}`]);
+  // The row's Show Lineage names a results file of its run: the host passes the URI as it offered it.
+  assert.equal(state.runs[0].files[0].uri, `file://${file}`);
+  assert.deepEqual(await ask<ResultsHostApi>(handlers, 'showLineage', { uri: `file://${dir}/./${path.basename(file)}` }), { kind: 'response', id: 1, ok: true, payload: {} });
+  assert.deepEqual(opened, [`file file://${file}`, `samples ${samples}`, `lineage file://${file}`]);
 
-  for (const [type, uri] of [['openFile', 'file:///etc/passwd'], ['openSamples', `file://${dir}/../../../../../etc/passwd`], ['openFile', `${samples}#x`]] as const) {
+  for (const [type, uri] of [['openFile', 'file:///etc/passwd'], ['openSamples', `file://${dir}/../../../../../etc/passwd`], ['openFile', `${samples}#x`], ['showLineage', `file://${dir}/dcd_lineage.json`]] as const) {
     const reply = await ask<ResultsHostApi>(handlers, type, { uri });
     assert.equal(reply.kind === 'response' && reply.ok, false, `${type} ${uri}`);
     assert.match((reply as { error: string }).error, /is not a file this view offered/);
   }
   const noUri = await ask<ResultsHostApi>(handlers, 'openFile', {});
   assert.match((noUri as { error: string }).error, /is not a file this view offered/);
-  assert.equal(opened.length, 2, 'nothing refused was opened');
+  assert.equal(opened.length, 3, 'nothing refused was opened');
 });
 
 test('Eval Samples view: similar searches only offered corpora, and only its matches open', async () => {

@@ -113,6 +113,14 @@ function rowNode(s: ResultsViewState, r: EvalTableRow): HTMLTableRowElement {
     name.title = 'Show this run\'s files, metrics and sample logs';
     name.addEventListener('click', () => document.getElementById(`run-${cssId(r.runId!)}`)?.scrollIntoView({ behavior: 'smooth' }));
   }
+  const file = r.runId ? s.runs.find((x) => x.id === r.runId)?.files[0] : undefined;
+  if (file) {
+    const actions = el('div', { className: 'row-actions' }, button('Show Lineage', () => void call(endpoint.request('showLineage', { uri: file.uri })), {
+      appearance: 'secondary', title: 'Walk up from this result to the model, the training run, the export and the corpus (Lineage view)',
+    }));
+    actions.addEventListener('click', (e) => e.stopPropagation()); // not the row label's "scroll to the run"
+    name.append(actions);
+  }
   tr.append(name, el('td', { className: 'grading', text: r.origin === 'paper' ? 'paper' : r.grading === 'dcd' ? 'DCD-aware' : 'stock' }));
   for (const c of s.columns) tr.append(cellNode(c, r.cells[c.id] ?? null, s.deltas[r.id]?.[c.id] ?? null, isBaseline));
   return tr;

@@ -52,6 +52,12 @@ export interface EvalJobEngine {
 export type EvalSettings = Pick<LmEvalOptions,
   'applyChatTemplate' | 'maxGenToks' | 'maxModelLen' | 'tensorParallelSize' | 'gpuMemoryUtilization' | 'seed' | 'limit' | 'dtype' | 'batchSize' | 'backend'>;
 
+/** `base` (the `dcd.eval.*` settings) with the defined values of `overrides`, then `limit` when given. */
+export function overrideEvalSettings(base: EvalSettings, overrides?: EvalSettings, limit?: number): EvalSettings {
+  const defined = Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)) as EvalSettings;
+  return { ...base, ...defined, ...(limit !== undefined ? { limit } : {}) };
+}
+
 export interface EvalRequest {
   /** A checkpoint directory on the host (e.g. from a training job) or a Hugging Face model id. */
   model: string;
@@ -176,7 +182,7 @@ export function lmEvalMissingMessage(host: string, python: string, probe: ProbeR
  * `lm_eval` call, which first waits for the previous benchmark of the same
  * evaluation (`after`, a job directory) to end.
  */
-export function evalRunnerScript(jobId: string, jobDir: string, argv: readonly string[], python: string, after?: string): string {
+export function evalRunnerScript(jobId: string, jobDir: string, argv: readonly string[], python: string, after?: string, onSuccess?: string): string {
   const q = shellQuote;
   const f = JOB_FILES;
   const wait = after ? `# One GPU, one call at a time: wait for the previous benchmark of this evaluation.
@@ -195,7 +201,19 @@ if ! ${shellJoin([python, '-c', 'import lm_eval'])} >/dev/null 2>&1; then
   exit 0
 fi
 `;
-  return commandRunnerScript({ jobDir, title: `DCD Studio eval job ${jobId}: one lm_eval call`, argv, preamble: wait + lmEvalCheck, logCommand: true });
+  return commandRunnerScript({ jobDir, title: `DCD Studio eval job ${jobId}: one lm_eval call`, argv, preamble: wait + lmEvalCheck, logCommand: true, onSuccess });
+}
+
+/**
+ * The shell command that writes the lineage sidecar (`dcd_lineage.json`, docs/FORMATS.md §6) into the
+ * results folder on the host once lm_eval has succeeded: the model folder's hash as the parent, where
+ * the model is, so the results fetched from any host resolve to it (python-backend/dcd_backend/lineage.py).
+ */
+export function evalSidecarCommand(o: { python: string; backendDir: string; resultsDir: string; model: string; tasks: readonly string[]; limit?: number; job: string; host: string }): string {
+  const argv = [o.python, '-m', 'dcd_backend.lineage', 'eval-sidecar', o.resultsDir, '--model', o.model, '--job', o.job, '--host', o.host];
+  if (o.tasks.length) argv.push('--tasks', o.tasks.join(','));
+  if (o.limit !== undefined && Number.isInteger(o.limit)) argv.push('--limit', String(o.limit));
+  return `PYTHONPATH=${shellQuote(o.backendDir)} ${shellJoin(argv)}`;
 }
 
 function pythonOf(session: HostSession, profile: HostProfile): string {
@@ -264,15 +282,19 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
     const needsTasks = req.dcd && req.benchmarks.some((b) => BENCHMARKS[b].dcdTask);
     let hostDataDir: string | undefined;
     let hostModel = req.model.startsWith('~/') ? hostPath(session.home, req.model) : req.model;
-    if (session.kind === 'ssh' && (needsTasks || data || req.uploadModel)) {
+    // A model folder (not a Hub id): the backend writes the lineage sidecar beside the results on the host.
+    const modelIsFolder = req.uploadModel === true || hostModel.startsWith('/');
+    if (session.kind === 'ssh' && (needsTasks || modelIsFolder || data || req.uploadModel)) {
       for (const id of ids) await setStatus(store, id, 'uploading');
       req.benchmarks.forEach((b) => hooks.onStatus?.(b, 'uploading'));
     }
-    if (needsTasks) {
-      includePath = session.kind === 'ssh'
-        ? joinHost((await uploadBundle(session, await collectBundle(req.backendDir), joinHost(root, 'backend'))).dest, 'lmeval_tasks')
-        : path.join(path.resolve(req.backendDir), 'lmeval_tasks');
+    let hostBackend: string | undefined;
+    if (needsTasks || modelIsFolder) {
+      hostBackend = session.kind === 'ssh'
+        ? (await uploadBundle(session, await collectBundle(req.backendDir), joinHost(root, 'backend'))).dest
+        : path.resolve(req.backendDir);
     }
+    if (needsTasks && hostBackend) includePath = joinHost(hostBackend, 'lmeval_tasks');
     if (data && req.dataDir) {
       hostDataDir = session.kind === 'ssh'
         ? (await uploadBundle(session, await collectBundle(path.resolve(req.dataDir)), joinHost(root, 'data'))).dest
@@ -316,6 +338,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
     let after: string | undefined;
     let resultsDir = '';
     let backend: 'vllm' | 'hf' = settings.backend ?? 'vllm';
+    const tasksSoFar: string[] = [];
     for (let i = 0; i < req.benchmarks.length; i++) {
       const benchmark = req.benchmarks[i];
       const id = ids[i];
@@ -325,7 +348,11 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       for (const w of cmd.warnings) if (!warnings.includes(w)) { warnings.push(w); hooks.onWarning?.(w); }
       resultsDir = cmd.resultsDir;
       backend = cmd.backend;
+      tasksSoFar.push(...cmd.tasks);
       const jobDir = joinHost(root, 'jobs', id);
+      const sidecar = modelIsFolder && hostBackend
+        ? evalSidecarCommand({ python, backendDir: hostBackend, resultsDir: cmd.resultsDir, model: hostModel, tasks: tasksSoFar, limit: settings.limit, job: id, host: profile.name })
+        : undefined;
       const command = shellJoin(cmd.argv);
       const spec: EvalJobSpec = {
         kind: 'eval', data: '', model: req.model, evalId, benchmark, tasks: cmd.tasks, backend: cmd.backend,
@@ -336,7 +363,7 @@ export async function dispatchEval(engine: EvalJobEngine, profile: HostProfile, 
       await session.writeFile(joinHost(jobDir, JOB_FILES.config), JSON.stringify({
         id, kind: 'eval', spec, host: profile.name, env: Object.keys(cmd.env), after: after ?? null, createdAt: now,
       }, null, 2) + '\n');
-      await session.writeFile(joinHost(jobDir, JOB_FILES.runner), evalRunnerScript(id, jobDir, cmd.argv, python, after));
+      await session.writeFile(joinHost(jobDir, JOB_FILES.runner), evalRunnerScript(id, jobDir, cmd.argv, python, after, sidecar));
       await writeHostFileAtomic(session, joinHost(jobDir, JOB_FILES.status), 'queued\n');
       let rec = await store.update(id, (x) => ({ ...applyStatus(x, 'queued'), spec: spec as unknown as JobSpec, remote: { jobDir, backendDir: includePath ? path.posix.dirname(includePath) : '', exportDir: '', python } }));
       hooks.onStatus?.(benchmark, 'queued');

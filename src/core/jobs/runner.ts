@@ -72,6 +72,8 @@ export interface RunnerScriptOptions {
    * for its checkpoint instead of dying at once; the job then counts as cancelled.
    */
   forwardSignals?: boolean;
+  /** A shell command run after the command when it exited 0 (output to the log). Its failure is logged; the job's status stays the command's. */
+  onSuccess?: string;
 }
 
 export function commandRunnerScript(o: RunnerScriptOptions): string {
@@ -100,7 +102,10 @@ echo "$child" > ${f.pid}
 if [ -e ${f.cancel} ]; then kill -TERM "$child" 2>/dev/null; fi
 wait "$child"
 rc=$?
-${rewait}echo "$rc" > ${f.exitCode}
+${rewait}${o.onSuccess ? `if [ "$rc" -eq 0 ] && [ ! -e ${f.cancel} ]; then
+  ${o.onSuccess.trim()} >> ${f.log} 2>&1 < /dev/null || echo "warning: the step after the command failed (exit $?)" >> ${f.log}
+fi
+` : ''}echo "$rc" > ${f.exitCode}
 if [ -e ${f.cancel} ]${o.forwardSignals ? ' || [ "$got_signal" = 1 ]' : ''}; then setstatus cancelled
 elif [ "$rc" -eq 0 ]; then setstatus succeeded
 else setstatus failed; fi

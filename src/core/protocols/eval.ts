@@ -141,6 +141,8 @@ export interface ResultsHostApi extends Api {
     removeRun: { req: { id: string }; res: ResultsViewState };
     openSamples: { req: { uri: string }; res: Record<string, never> };
     openFile: { req: { uri: string }; res: Record<string, never> };
+    /** Shows a results file's lineage (`dcd.lineage.reveal`): the run's model, training run, export and corpus. */
+    showLineage: { req: { uri: string }; res: Record<string, never> };
   };
   events: {
     ready: Record<string, never>;

@@ -153,6 +153,9 @@ export function tracesOf(samples: readonly CorpusSampleRow[]): CorpusTrace[] {
 
 // ---------------------------------------------------------------- export
 
+/** The export's copy of the tokenizer it was packed with (tokenizer.json, tokenizer_config.json). */
+export const EXPORT_TOKENIZER_DIR = 'tokenizer';
+
 export interface ExportManifest {
   format: 'dcd-export';
   version: 1;
@@ -300,6 +303,11 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
     };
     await writeSynced(path.join(tmp, 'offsets.npy'), offsetsNpy);
     await writeSynced(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    // The tokenizer the ids came from (its tokenizer.json hashes to manifest.tokenizer.sha256): a model
+    // without one of its own (builtin:tiny) saves it into final/, so the trained model loads with transformers.
+    await fs.mkdir(path.join(tmp, EXPORT_TOKENIZER_DIR));
+    await writeSynced(path.join(tmp, EXPORT_TOKENIZER_DIR, 'tokenizer.json'), Buffer.from(corpus.source.tokenizerJson, 'utf8'));
+    await writeSynced(path.join(tmp, EXPORT_TOKENIZER_DIR, 'tokenizer_config.json'), Buffer.from(corpus.source.configJson, 'utf8'));
     await swapInto(tmp, dir);
     return manifest;
   } catch (err) {
