@@ -306,8 +306,8 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
     // The tokenizer the ids came from (its tokenizer.json hashes to manifest.tokenizer.sha256): a model
     // without one of its own (builtin:tiny) saves it into final/, so the trained model loads with transformers.
     await fs.mkdir(path.join(tmp, EXPORT_TOKENIZER_DIR));
-    await writeSynced(path.join(tmp, EXPORT_TOKENIZER_DIR, 'tokenizer.json'), Buffer.from(corpus.source.tokenizerJson, 'utf8'));
-    await writeSynced(path.join(tmp, EXPORT_TOKENIZER_DIR, 'tokenizer_config.json'), Buffer.from(corpus.source.configJson, 'utf8'));
+    await writeSynced(path.join(tmp, EXPORT_TOKENIZER_DIR, 'tokenizer.json'), Buffer.from(source.tokenizerJson, 'utf8'));
+    await writeSynced(path.join(tmp, EXPORT_TOKENIZER_DIR, 'tokenizer_config.json'), Buffer.from(source.configJson, 'utf8'));
     await swapInto(tmp, dir);
     return manifest;
   } catch (err) {
