@@ -16,7 +16,8 @@ describe('DCD Studio in the workbench', () => {
   it('shows the demo corpus in the Corpora view with its counts', async () => {
     const { page } = wb;
     await page.locator('.activitybar [aria-label^="DCD Studio"]').first().click();
-    const row = page.locator('.monaco-list-row', { hasText: 'demo.dcd.jsonl' }).first();
+    // The Corpora view's row (the Lineage view lists the same file, by its hash, without counts).
+    const row = page.locator('.monaco-list-row', { hasText: 'demo.dcd.jsonl' }).filter({ hasText: /\d+ samples/ }).first();
     await row.waitFor({ state: 'visible', timeout: 60_000 });
     const text = await row.innerText();
     const lines = fs.readFileSync(path.join(wb.folder, 'demo.dcd.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
