@@ -22,6 +22,7 @@ import { createConnector, type HostProfile, type SshProfile } from '../../src/co
 import { dispatchEval, evalRunnerScript, followEval, LmEvalMissingError, parseProbe } from '../../src/core/jobs/evalDispatch';
 import { benchmarkColumnId, buildResultsView, groupRuns } from '../../src/eval/resultsModel';
 import { loopbackProfile, recordingSession, startSshd, type Sshd } from '../support/sshd';
+import { dcd as runDcd } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BACKEND = path.join(ROOT, 'python-backend');
@@ -216,24 +217,10 @@ test('invalid settings fail before any job exists', async () => {
   }
 });
 
-/** `dcd eval|job|results` in one minimal commander program (the full `dcd` loads every subcommand). */
-const CLI = `
-const { Command } = require('commander');
-const program = new Command('dcd').exitOverride();
-for (const m of ['eval', 'job', 'results']) require('./src/cli/commands/' + m).register(program);
-program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((e) => {
-  if (!String(e.code || '').startsWith('commander.')) process.stderr.write('dcd: ' + e.message + '\\n');
-  process.exitCode = e.exitCode || 1;
-});`;
-
 test('dcd eval submit on the local host (stand-in harness): the {"job"} contract, dcd job logs/fetch, dcd results; bad input refused before any job', { timeout: 120_000 }, async () => {
-  const { spawnSync } = await import('node:child_process');
   const store = path.join(tmp, 'jobs-cli-local.json');
   const dcd = (args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', CLI, ...args], {
-      cwd: ROOT, encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, DCD_BACKEND_DIR: BACKEND, DCD_JOBS_STORE: store, DCD_HOSTS_FILE: '', HF_TOKEN: TOKEN },
-    });
+    const r = runDcd(args, { env: { DCD_BACKEND_DIR: BACKEND, DCD_JOBS_STORE: store, DCD_HOSTS_FILE: '', HF_TOKEN: TOKEN } });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const local = ['--host', 'local', '--python', pythonWithFake, '--root', path.join(tmp, 'local-cli')];

@@ -24,6 +24,7 @@ import { parseEvents } from '../../src/core/jobs/events';
 import { JobStore } from '../../src/core/jobs/store';
 import { createConnector, type HostProfile, type LocalProfile, type SshProfile } from '../../src/core/remote/profiles';
 import { killLeftoverJobs, loopbackProfile, startSshd, type Sshd } from '../support/sshd';
+import { dcd as runDcd } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BACKEND = path.join(ROOT, 'python-backend');
@@ -230,19 +231,9 @@ test('loopback SSH host: train the tiny model, then evaluate its final/ folder o
   }
 });
 
-/** `dcd eval|job|results` as a user runs them: the eval, job and results modules in one minimal program. */
-const CLI = `
-const { Command } = require('commander');
-const program = new Command('dcd').exitOverride();
-for (const m of ['eval', 'job', 'results']) require('./src/cli/commands/' + m).register(program);
-program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((e) => {
-  if (!String(e.code || '').startsWith('commander.')) process.stderr.write('dcd: ' + e.message + '\\n');
-  process.exitCode = e.exitCode || 1;
-});`;
-
 function dcd(args: string[]) {
-  const env = { ...process.env, DCD_BACKEND_DIR: BACKEND, DCD_JOBS_STORE: path.join(tmp, 'jobs-cli.json'), DCD_TRUST_STORE: path.join(tmp, 'dcd_known_hosts'), DCD_HOSTS_FILE: '', SSH_AUTH_SOCK: '' };
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 600_000 });
+  const env = { DCD_BACKEND_DIR: BACKEND, DCD_JOBS_STORE: path.join(tmp, 'jobs-cli.json'), DCD_TRUST_STORE: path.join(tmp, 'dcd_known_hosts'), DCD_HOSTS_FILE: '', SSH_AUTH_SOCK: '' };
+  const r = runDcd(args, { env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
