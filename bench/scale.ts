@@ -21,11 +21,8 @@
  * render of the last sample ≤ 1 s once the index is built; pack ≥ 4× encodeBatch.
  *
  * Corpora are generated once, deterministically, into DCD_BENCH_SCALE_DIR
- * (default <tmp>/dcd-bench-scale) and kept for later runs: DCD-shaped samples
- * (~40 KB chains, ~85 KB lines) built from the real text in test/fixtures
- * (s1K rows, student drafts, lm-eval outputs, …), digits remapped and words
- * swapped per sample so that no two lines (and few paragraphs) repeat, each
- * `text` rendered by the paper template. DCD_BENCH_SCALE_SIZES picks the sizes
+ * (default <tmp>/dcd-bench-scale) by bench/scaleCorpus.ts, the one generator
+ * of the scale benches, and kept for later runs. DCD_BENCH_SCALE_SIZES picks the sizes
  * (default "200MB,1GB,5GB"); a size that does not fit on the disk is reported, not run;
  * sizes not run keep their figures from an earlier run, marked with its date.
  */
@@ -35,105 +32,12 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
-import { renderTrace } from '../src/core/trace/template';
 import { resolveTokenizerSource } from '../src/core/tokenizer';
 import { readExport } from '../src/core/training/pack';
-import { seededRandom } from '../src/core/random';
+import { ensureScaleCorpus } from './scaleCorpus';
 
 const ROOT = path.join(__dirname, '..');
-const GENERATOR = 'v1';
 const RSS_FLOOR_MB = 1536;
-
-const rng = seededRandom;
-
-/** Every string of ≥ 300 characters in the JSON and JSONL fixtures, in path order, de-duplicated. */
-function fixtureText(): { paragraphs: string[]; words: string[]; rows: Array<{ question: string; solution: string }>; drafts: string[] } {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.jsonl?$/.test(e.name)) files.push(p);
-    }
-  };
-  walk(path.join(ROOT, 'test', 'fixtures'));
-  const seen = new Set<string>();
-  const collect = (v: unknown): void => {
-    if (typeof v === 'string') { if (v.length >= 300) seen.add(v); }
-    else if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
-  };
-  for (const f of files) {
-    const text = fs.readFileSync(f, 'utf8');
-    try {
-      if (f.endsWith('.jsonl')) for (const l of text.split('\n')) { if (l.trim()) collect(JSON.parse(l)); }
-      else collect(JSON.parse(text));
-    } catch { /* a fixture that is deliberately broken */ }
-  }
-  const paragraphs = [...seen].flatMap((s) => s.split(/\n\s*\n/)).filter((p) => p.length >= 80);
-  const words = [...new Set(paragraphs.join(' ').match(/[A-Za-z]{4,12}/g) ?? [])].sort();
-  const fix = path.join(ROOT, 'test', 'fixtures', 'corpus');
-  const rows = fs.readFileSync(path.join(fix, 's1k-mini.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { question: string; solution: string });
-  const drafts = fs.readFileSync(path.join(fix, 'drafts-mini.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { draft: string }).draft);
-  return { paragraphs, words, rows, drafts };
-}
-
-/** The text with its digits remapped by a permutation and about one word in twelve swapped for another. */
-function perturb(s: string, digits: string[], words: string[], r: () => number): string {
-  return s.replace(/\d/g, (d) => digits[d.charCodeAt(0) - 48]).replace(/[A-Za-z]{4,12}/g, (w) => (r() < 1 / 12 ? words[Math.floor(r() * words.length)] : w));
-}
-
-/** Writes a corpus of about `bytes` bytes (once: an existing complete file is reused); returns its sample count. */
-function generate(file: string, bytes: number): number {
-  const done = `${file}.samples`;
-  if (fs.existsSync(file) && fs.existsSync(done)) return Number(fs.readFileSync(done, 'utf8'));
-  const src = fixtureText();
-  const tmp = `${file}.partial`;
-  const fd = fs.openSync(tmp, 'w');
-  let written = 0;
-  let n = 0;
-  try {
-    let batch: string[] = [];
-    let batchBytes = 0;
-    while (written + batchBytes < bytes) {
-      const r = rng(0x5eed + n);
-      const digits = '0123456789'.split('');
-      for (let i = 9; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [digits[i], digits[j]] = [digits[j], digits[i]]; }
-      const row = src.rows[n % src.rows.length];
-      const target = 30_000 + Math.floor(r() * 20_000);
-      const parts: string[] = [];
-      for (let len = 0; len < target;) {
-        const p = perturb(src.paragraphs[Math.floor(r() * src.paragraphs.length)], digits, src.words, r);
-        parts.push(p);
-        len += p.length + 2;
-      }
-      const answer = String(1000 + Math.floor(r() * 9000));
-      const verdict = n % 3 === 2 ? 'incorrect' : 'correct';
-      const fields = {
-        question: `${perturb(row.question, digits, src.words, r)} (variant ${n})`,
-        draft: `${perturb(src.drafts[n % src.drafts.length], digits, src.words, r)}\nThe answer is \\boxed{${answer}}.`,
-        chain: parts.join('\n\n'),
-        verdict: verdict as 'correct' | 'incorrect',
-        final_answer: answer,
-      };
-      const sample = {
-        id: `scale-${n}`, s1k_index: n, ...fields, draft_source: 'bench-student', cot_type: 'math',
-        gold_answer: answer, draft_answer: answer, verifier_rule: 'exact', text: renderTrace(fields, 'paper').text,
-      };
-      const line = JSON.stringify(sample) + '\n';
-      batch.push(line);
-      batchBytes += Buffer.byteLength(line);
-      n++;
-      if (batchBytes >= 8 << 20) { fs.writeSync(fd, batch.join('')); written += batchBytes; batch = []; batchBytes = 0; }
-    }
-    if (batch.length) { fs.writeSync(fd, batch.join('')); written += batchBytes; }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fs.writeFileSync(done, String(n));
-  return n;
-}
 
 interface Measured { ok: boolean; s: number; rss_mb: number; cpu_s: number; stdout: string; stderr: string }
 
@@ -161,7 +65,8 @@ function readPrevious(): { sizes?: Record<string, unknown>; floors?: Record<stri
   }
 }
 
-const SIZES: Record<string, number> = { '20MB': 20e6, '200MB': 200e6, '1GB': 1e9, '5GB': 5e9 };
+/** 1GB is 1 GiB: the same corpus file as bench/workbenchScale.ts's. */
+const SIZES: Record<string, number> = { '20MB': 20e6, '200MB': 200e6, '1GB': 1024 ** 3, '5GB': 5e9 };
 
 function freeBytes(dir: string): number {
   const st = fs.statfsSync(dir);
@@ -185,17 +90,20 @@ export async function run(): Promise<Record<string, unknown>> {
   const bySize = out.sizes as Record<string, unknown>;
   const floors: Record<string, boolean> = {};
   const packedNow: string[] = [];
+  const corpusFiles: Record<string, string> = {};
   try {
     for (const name of sizes) {
       const bytes = SIZES[name];
       if (!bytes) { bySize[name] = { error: `unknown size (known: ${Object.keys(SIZES).join(', ')})` }; continue; }
-      const file = path.join(dir, `scale-${GENERATOR}-${name}.dcd.jsonl`);
+      const existing = path.join(dir, `dcd-scale-${bytes}-v2.dcd.jsonl`);
       // The corpus, its pack output (~1.2× the corpus) and slack.
-      const need = (fs.existsSync(file) ? 0 : bytes) + 1.3 * bytes;
+      const need = (fs.existsSync(existing) ? 0 : bytes) + 1.3 * bytes;
       if (freeBytes(dir) < need) { bySize[name] = { skipped: `needs ${(need / 1e9).toFixed(1)} GB free in ${dir}, has ${(freeBytes(dir) / 1e9).toFixed(1)} GB` }; continue; }
       const g0 = performance.now();
-      const samples = generate(file, bytes);
-      const genS = (performance.now() - g0) / 1000;
+      const corpus = ensureScaleCorpus(bytes, dir);
+      const { file, samples } = corpus;
+      const genS = corpus.reused ? 0 : (performance.now() - g0) / 1000;
+      corpusFiles[name] = file;
       const fileBytes = fs.statSync(file).size;
       const r: Record<string, unknown> = { file_mb: Math.round(fileBytes / 1e6), samples, generate_s: +genS.toFixed(1) };
       bySize[name] = r;
@@ -241,8 +149,8 @@ export async function run(): Promise<Record<string, unknown>> {
     }
 
     // ---- pack vs the Rust tokenizers' encodeBatch on the same texts
-    const small = path.join(dir, `scale-${GENERATOR}-200MB.dcd.jsonl`);
-    if (fs.existsSync(small) && fs.existsSync(`${small}.samples`)) {
+    const small = corpusFiles['200MB'] ?? ensureScaleCorpus(SIZES['200MB'], dir).file;
+    {
       const lines: string[] = [];
       let size = 0;
       for (const l of fs.readFileSync(small, 'utf8').split('\n')) {

@@ -1,23 +1,24 @@
 /**
- * Scale corpora for the benchmarks: DCD corpora of a given size, generated
- * deterministically from real text in the fixtures, with numbers and words
- * perturbed per sample so that no two lines are equal.
+ * Scale corpora for the benchmarks (bench/scale.ts, bench/workbenchScale.ts):
+ * DCD corpora of a given size, generated deterministically from real text in
+ * the fixtures, perturbed per sample so that no two lines (and few
+ * paragraphs) are equal: the tokenizer's caches get no free hits.
  *
  * - samples: the questions, drafts, answers and verdicts of
  *   test/fixtures/workbench/pairs.dcd.jsonl (GSM8K, real drafts) and
- *   test/fixtures/tokenizer/corpus.dcd.jsonl, cycled; every question index
- *   gets one draft-correct and, for 2 of 5, a draft-wrong sample (so pairs
- *   exist);
- * - chains (~38 KB each, so a line with its rendered `text` is ~83 KB, like
- *   s1K-scale traces): paragraphs of the real s1.1-1.5B reasoning outputs in
- *   test/fixtures/lmeval/simplescaling__s1.1-1.5B/samples_*.jsonl, picked by a
- *   seeded generator, every number shifted and a few common words swapped by
- *   the sample's own seed;
+ *   test/fixtures/tokenizer/corpus.dcd.jsonl, cycled; question q gets one
+ *   draft-correct and one draft-wrong sample (so pairs exist);
+ * - chains (30–50 KB each, so a line with its rendered `text` is ~85 KB, like
+ *   s1K-scale traces): paragraphs of every string of ≥ 300 characters in the
+ *   JSON and JSONL fixtures (s1K rows, lm-eval outputs of s1.1, drafts, …),
+ *   picked by a generator seeded with the sample's index;
+ * - perturbation, per sample: its digits remapped by a seeded permutation and
+ *   about one word in twelve swapped for another word of the fixtures;
  * - `text`: rendered with the paper template (renderTrace), as `dcd build` does.
  *
- * `ensureScaleCorpus(bytes, dir)` writes `<dir>/dcd-scale-<bytes>-v1.dcd.jsonl`
+ * `ensureScaleCorpus(bytes, dir)` writes `<dir>/dcd-scale-<bytes>-v2.dcd.jsonl`
  * once (to a temporary name, then renamed) and reuses it while its size is
- * right. Not a benchmark itself (bench/run.ts skips files without `run`).
+ * the one recorded beside it. Not a benchmark itself (bench/run.ts skips it).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,63 +26,72 @@ import { renderTrace } from '../src/core/trace/template';
 import { seededRandom } from '../src/core/random';
 
 const ROOT = path.resolve(__dirname, '..');
-const VERSION = 1;
-/** Characters of chain per sample. */
-const CHAIN_CHARS = 38_000;
+const VERSION = 2;
 
 export interface ScaleCorpus { file: string; bytes: number; samples: number; reused: boolean }
 
 type Sample = Record<string, unknown>;
 
+interface Sources { samples: Sample[]; paragraphs: string[]; words: string[] }
+
 function readJsonl(rel: string): Sample[] {
   return fs.readFileSync(path.join(ROOT, rel), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Sample);
 }
 
-const rng = seededRandom;
-
-const SWAPS: Array<[string, string]> = [['Let', 'Now let'], ['we', 'I'], ['number', 'value'], ['find', 'determine'], ['So', 'Thus'], ['the answer', 'the result'], ['Wait', 'Hmm'], ['check', 'verify']];
-
-function perturb(text: string, seed: number): string {
-  const r = rng(seed);
-  const shift = 1 + Math.floor(r() * 9);
-  const swaps = SWAPS.filter(() => r() < 0.5);
-  let out = text.replace(/\d+/g, (d) => (d.length > 6 ? d : String((Number(d) + shift) % 10 ** d.length)));
-  for (const [a, b] of swaps) out = out.split(` ${a} `).join(` ${b} `);
-  return out;
+/** The samples to cycle, and every paragraph (≥ 80 characters) of the fixtures' long strings, in path order, de-duplicated. */
+function sources(): Sources {
+  const samples = [...readJsonl('test/fixtures/workbench/pairs.dcd.jsonl'), ...readJsonl('test/fixtures/tokenizer/corpus.dcd.jsonl')];
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.jsonl?$/.test(e.name)) files.push(p);
+    }
+  };
+  walk(path.join(ROOT, 'test', 'fixtures'));
+  const seen = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') { if (v.length >= 300) seen.add(v); }
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  for (const f of files) {
+    const text = fs.readFileSync(f, 'utf8');
+    try {
+      if (f.endsWith('.jsonl')) for (const l of text.split('\n')) { if (l.trim()) collect(JSON.parse(l)); }
+      else collect(JSON.parse(text));
+    } catch { /* a fixture that is deliberately broken */ }
+  }
+  const paragraphs = [...new Set([...seen].flatMap((s) => s.split(/\n\s*\n/)).map((p) => p.trim()).filter((p) => p.length >= 80))];
+  const words = [...new Set(paragraphs.join(' ').match(/[A-Za-z]{4,12}/g) ?? [])].sort();
+  return { samples, paragraphs, words };
 }
 
-function sources(): { samples: Sample[]; paragraphs: string[] } {
-  const samples = [...readJsonl('test/fixtures/workbench/pairs.dcd.jsonl'), ...readJsonl('test/fixtures/tokenizer/corpus.dcd.jsonl')];
-  const dir = 'test/fixtures/lmeval/simplescaling__s1.1-1.5B';
-  const paragraphs: string[] = [];
-  for (const f of fs.readdirSync(path.join(ROOT, dir)).filter((n) => n.startsWith('samples_')).sort()) {
-    for (const row of readJsonl(`${dir}/${f}`)) {
-      const resps = row.resps as string[][];
-      for (const r of resps.flat()) for (const p of r.split(/\n\s*\n/)) if (p.trim().length > 40) paragraphs.push(p.trim());
-    }
-  }
-  return { samples, paragraphs };
+/** A text with its digits remapped by `digits` and about one word in twelve swapped for another. */
+function perturb(s: string, digits: string[], words: string[], r: () => number): string {
+  return s.replace(/\d/g, (d) => digits[d.charCodeAt(0) - 48]).replace(/[A-Za-z]{4,12}/g, (w) => (r() < 1 / 12 ? words[Math.floor(r() * words.length)] : w));
 }
 
 /** The i-th line of the scale corpus (deterministic). */
-function line(i: number, src: { samples: Sample[]; paragraphs: string[] }): string {
+function line(i: number, src: Sources, correct: Sample[], incorrect: Sample[]): string {
   const q = Math.floor(i / 2);
   const wrong = i % 2 === 1;
-  const r = rng(0x5eed + i);
-  const correct = src.samples.filter((s) => s.verdict === 'correct');
-  const incorrect = src.samples.filter((s) => s.verdict === 'incorrect');
+  const r = seededRandom(0x5eed + i);
+  const digits = '0123456789'.split('');
+  for (let k = 9; k > 0; k--) { const j = Math.floor(r() * (k + 1)); [digits[k], digits[j]] = [digits[j], digits[k]]; }
   const base = correct[q % correct.length];
   const draftFrom = wrong ? incorrect[(q + i) % incorrect.length] : base;
+  const target = 30_000 + Math.floor(r() * 20_000);
   const parts: string[] = [];
-  let n = 0;
-  while (n < CHAIN_CHARS) {
-    const p = src.paragraphs[Math.floor(r() * src.paragraphs.length)];
+  for (let n = 0; n < target;) {
+    const p = perturb(src.paragraphs[Math.floor(r() * src.paragraphs.length)], digits, src.words, r);
     parts.push(p);
     n += p.length + 2;
   }
-  const chain = perturb(parts.join('\n\n'), i);
-  const question = `${perturb(String(base.question), q)} (variant ${q})`;
-  const draft = perturb(String(draftFrom.draft), i);
+  const chain = parts.join('\n\n');
+  const question = `${perturb(String(base.question), digits, src.words, r)} (variant ${q})`;
+  const draft = perturb(String(draftFrom.draft), digits, src.words, r);
   const verdict = wrong ? 'incorrect' : 'correct';
   const finalAnswer = String(base.final_answer ?? base.gold_answer);
   const sample = {
@@ -94,7 +104,7 @@ function line(i: number, src: { samples: Sample[]; paragraphs: string[] }): stri
 }
 
 /** Writes (once) a corpus of at least `bytes` bytes in `dir`, whole lines only. */
-export async function ensureScaleCorpus(bytes: number, dir: string): Promise<ScaleCorpus> {
+export function ensureScaleCorpus(bytes: number, dir: string): ScaleCorpus {
   const file = path.join(dir, `dcd-scale-${bytes}-v${VERSION}.dcd.jsonl`);
   const meta = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(meta)) {
@@ -103,6 +113,8 @@ export async function ensureScaleCorpus(bytes: number, dir: string): Promise<Sca
   }
   fs.mkdirSync(dir, { recursive: true });
   const src = sources();
+  const correct = src.samples.filter((s) => s.verdict === 'correct');
+  const incorrect = src.samples.filter((s) => s.verdict === 'incorrect');
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   let written = 0;
@@ -111,7 +123,7 @@ export async function ensureScaleCorpus(bytes: number, dir: string): Promise<Sca
     let batch: string[] = [];
     let batchBytes = 0;
     while (written + batchBytes < bytes) {
-      const l = `${line(samples++, src)}\n`;
+      const l = `${line(samples++, src, correct, incorrect)}\n`;
       batch.push(l);
       batchBytes += Buffer.byteLength(l);
       if (batchBytes >= 8 << 20) { fs.writeSync(fd, batch.join('')); written += batchBytes; batch = []; batchBytes = 0; }

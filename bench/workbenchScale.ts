@@ -271,7 +271,7 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
 
 export async function run(): Promise<Record<string, unknown>> {
   const dir = process.env.DCD_BENCH_SCALE_DIR ?? path.join(os.tmpdir(), 'dcd-bench-scale');
-  const corpus = await ensureScaleCorpus(BYTES, dir);
+  const corpus = ensureScaleCorpus(BYTES, dir);
   const result: Record<string, unknown> = {
     corpus: { file: corpus.file, bytes: corpus.bytes, gib: round(corpus.bytes / 1024 ** 3), samples: corpus.samples },
     load_average_before: os.loadavg().map(round), cpus: os.cpus().length,
