@@ -9,8 +9,10 @@
  *   next three are timed (median);
  * - `pack --no-cache` (cold tokenization, every sample), tokens per second
  *   (at the sizes named in DCD_BENCH_SCALE_PACK, default all);
- * - `stats` with the token audit, at the sizes named in DCD_BENCH_SCALE_TOKENS
- *   (default 200MB: it tokenizes the whole corpus again);
+ * - `tokens --index <last>`, `export --format messages` and `contamination`
+ *   (the demo's GSM8K questions against the corpus), once each;
+ * - `stats` with the token audit and `plan`, at the sizes named in
+ *   DCD_BENCH_SCALE_TOKENS (default 200MB: each tokenizes the whole corpus again);
  * - pack against the Rust `tokenizers` package's `encodeBatch` (all cores) on
  *   the same texts: the first ~8 MB of the 200 MB corpus's samples, packed as
  *   a corpus of their own (no truncation); the ids must be identical. That
@@ -38,6 +40,8 @@ import { ensureScaleCorpus } from './scaleCorpus';
 
 const ROOT = path.join(__dirname, '..');
 const RSS_FLOOR_MB = 1536;
+/** Benchmark questions for `contamination`: the demo's GSM8K test slice. */
+const BENCH_QUESTIONS = path.join(ROOT, 'media', 'demo', 'bench-data', 'gsm8k', 'test.jsonl');
 
 interface Measured { ok: boolean; s: number; rss_mb: number; cpu_s: number; stdout: string; stderr: string }
 
@@ -123,6 +127,14 @@ export async function run(): Promise<Record<string, unknown>> {
       r.render_last_first_call = summary(renderBuild);
       r.render_last = { ...summary(render), ok: renders.every((x) => x.ok), runs_s: renders.map((x) => x.s) };
 
+      // The other streaming commands, once each: the last sample's tokens (through the index),
+      // the TRL export (a corpus-sized output, removed after), contamination of the demo GSM8K questions.
+      r.tokens_last = summary(measure(process.execPath, [cli, 'tokens', file, '--index', String(samples - 1), '--json'], env));
+      const exportFile = path.join(dir, `export-${name}.jsonl`);
+      r.export_messages = summary(measure(process.execPath, [cli, 'export', file, '--format', 'messages', '--out', exportFile, '--json'], env));
+      fs.rmSync(exportFile, { force: true });
+      r.contamination = summary(measure(process.execPath, [cli, 'contamination', '--benchmark', BENCH_QUESTIONS, '--benchmark-field', 'question', '--corpus', file, '--json'], env));
+
       const packDir = path.join(dir, `pack-${name}`);
       if (packSizes.includes(name)) {
         packedNow.push(name);
@@ -139,10 +151,11 @@ export async function run(): Promise<Record<string, unknown>> {
         const tokenCache = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-bench-scale-tokens-'));
         // stats has no --cache-dir: the token cache goes where TMPDIR points.
         r.stats_with_tokens = summary(measure(process.execPath, [cli, 'stats', file, '--json'], { ...env, TMPDIR: tokenCache }));
+        r.plan = summary(measure(process.execPath, [cli, 'plan', file, '--json'], { ...env, TMPDIR: tokenCache }));
         fs.rmSync(tokenCache, { recursive: true, force: true });
       }
 
-      const commands = ['stats', 'render_last_first_call', 'render_last', ...(r.pack ? ['pack'] : []), ...(r.stats_with_tokens ? ['stats_with_tokens'] : [])];
+      const commands = ['stats', 'render_last_first_call', 'render_last', 'tokens_last', 'export_messages', 'contamination', ...(r.pack ? ['pack'] : []), ...(r.stats_with_tokens ? ['stats_with_tokens', 'plan'] : [])];
       floors[`${name}_all_succeed_rss_le_1.5GB`] = commands.every((c) => (r[c] as Measured).ok && (r[c] as Measured).rss_mb <= RSS_FLOOR_MB);
       floors[`${name}_stats_le_2x_python`] = stats.ok && stats.s <= 2 * py.s;
       floors[`${name}_render_last_le_1s`] = renders.every((x) => x.ok) && render.s <= 1;

@@ -96,6 +96,14 @@ describe('the packed and installed dcd program', () => {
     assert.ok(t.labels.some((l: number) => l === -100) && t.labels.some((l: number) => l !== -100));
   });
 
+  it('a reader that closes the pipe early (dcd … | true) ends dcd quietly, with status 0', () => {
+    // `true` exits at once, so every write of dcd meets a closed pipe (EPIPE).
+    const r = spawnSync('bash', ['-c', 'set -o pipefail; "$0" tokens "$1" --index 0 --json 2>"$2" | true', dcdBin, corpus, path.join(tmp, 'epipe.err')],
+      { encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.equal(fs.readFileSync(path.join(tmp, 'epipe.err'), 'utf8'), '', 'nothing on stderr');
+    assert.equal(r.status, 0);
+  });
+
   it('dcd plan --json and dcd pack --json agree on the plan', () => {
     const plan = dcd(['plan', corpus, '--json', '--no-cache']);
     assert.equal(plan.status, 0, plan.stderr);
