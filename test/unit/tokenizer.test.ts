@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import {
   TokenEngine, TokenizerPool, TokenCache, resolveTokenizerSource, sha256Hex, tokenizeTrace, tokenizeTraceWith, engineFor,
   QWEN3_EXTRA_TOKEN_IDS, type TokenizerSource,
@@ -246,4 +248,21 @@ test('a line of megabytes without whitespace tokenizes in bounded time, offsets 
   }
   // Encoding is synchronous, so the test timeout cannot stop it: measure instead.
   assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+});
+
+test('the engine caches keep no trace alive: the heap does not grow with the text encoded', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const fresh = new TokenEngine(source.tokenizerJson, source.configJson);
+  // 120 traces of ~190 KB: one line of their own (a cache miss: a new chunk and words), then lines the caches already hold.
+  const trace = (k: number): string => `Trace number ${k} of the memory check begins here.\n${'Then the same line of reasoning, checked once more.\n'.repeat(3600)}`;
+  fresh.encode(trace(0));
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  let chars = 0;
+  for (let k = 1; k <= 120; k++) { const t = trace(k); chars += t.length; fresh.encode(t); }
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  // 120 new cache entries hold a few KB; a cache keyed by slices of the traces holds every trace (~22 MB).
+  assert.ok(grown < chars / 10, `heap grew ${(grown / 2 ** 20).toFixed(1)} MB after encoding ${(chars / 2 ** 20).toFixed(1)} M characters`);
 });
