@@ -19,6 +19,8 @@
  *   small pack is dominated by start-up (three tokenizer loads), so the floor
  *   compares throughput: each size's whole-corpus pack (tokens per second,
  *   wall and CPU) against encodeBatch's on the subset.
+ * DCD_BENCH_SCALE_ONLY=contamination (say) measures just those commands
+ * again, at every size, and keeps the other figures of the last run.
  * Floors: every command succeeds with peak RSS ≤ 1.5 GB; stats ≤ 2× Python;
  * render of the last sample ≤ 1 s once the index is built; pack ≥ 4× encodeBatch.
  *
@@ -77,6 +79,59 @@ function freeBytes(dir: string): number {
   return st.bavail * st.bsize;
 }
 
+/** The figures of one size's commands (every key of a size's record whose value is a measurement). */
+const COMMAND_KEYS = ['stats', 'render_last_first_call', 'render_last', 'tokens_last', 'export_messages', 'contamination', 'pack', 'stats_with_tokens', 'plan'];
+
+function allSucceed(r: Record<string, unknown>): boolean {
+  return COMMAND_KEYS.filter((c) => r[c]).every((c) => (r[c] as Measured).ok && (r[c] as Measured).rss_mb <= RSS_FLOOR_MB);
+}
+
+/**
+ * The other streaming commands, once each: the last sample's tokens (through
+ * the index), the TRL export (a corpus-sized output, removed after), and
+ * contamination of the demo's GSM8K questions against the corpus.
+ */
+function otherCommands(cli: string, file: string, samples: number, exportFile: string, env: Record<string, string>): Record<string, () => Measured> {
+  return {
+    tokens_last: () => measure(process.execPath, [cli, 'tokens', file, '--index', String(samples - 1), '--json'], env),
+    export_messages: () => {
+      try { return measure(process.execPath, [cli, 'export', file, '--format', 'messages', '--out', exportFile, '--json'], env); } finally { fs.rmSync(exportFile, { force: true }); }
+    },
+    contamination: () => measure(process.execPath, [cli, 'contamination', '--benchmark', BENCH_QUESTIONS, '--benchmark-field', 'question', '--corpus', file, '--json'], env),
+  };
+}
+
+/**
+ * DCD_BENCH_SCALE_ONLY=<keys of otherCommands>: measures just those commands
+ * again at every size of the last run, keeping its other figures; each
+ * re-measured figure is dated in `remeasured_at`.
+ */
+async function remeasure(only: string[], cli: string, dir: string, env: Record<string, string>): Promise<Record<string, unknown>> {
+  const previous = readPrevious();
+  if (!previous?.sizes) throw new Error('DCD_BENCH_SCALE_ONLY needs the figures of an earlier full run in bench/results.json');
+  const out: Record<string, unknown> = { ...previous, sizes: { ...previous.sizes }, floors: { ...previous.floors } };
+  delete out.measured_at;
+  delete out.wall_s;
+  const bySize = out.sizes as Record<string, Record<string, unknown>>;
+  for (const [name, prev] of Object.entries(previous.sizes as Record<string, Record<string, unknown>>)) {
+    const bytes = SIZES[name];
+    if (!bytes || !prev.samples) continue;
+    const { file, samples } = ensureScaleCorpus(bytes, dir);
+    const r: Record<string, unknown> = { ...prev, remeasured_at: { ...(prev.remeasured_at as object | undefined) } };
+    if (!r.measured_in_an_earlier_run) r.measured_in_an_earlier_run = previous.measured_at;
+    const runs = otherCommands(cli, file, samples, path.join(dir, `export-${name}.jsonl`), env);
+    for (const key of only) {
+      if (!runs[key]) throw new Error(`DCD_BENCH_SCALE_ONLY: unknown command ${key} (known: ${Object.keys(runs).join(', ')})`);
+      r[key] = summary(runs[key]());
+      (r.remeasured_at as Record<string, string>)[key] = new Date().toISOString();
+      process.stderr.write(`[bench] scale ${name} ${key}: ${JSON.stringify(r[key])}\n`);
+    }
+    bySize[name] = r;
+    (out.floors as Record<string, boolean>)[`${name}_all_succeed_rss_le_1.5GB`] = allSucceed(r);
+  }
+  return out;
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const sizes = (process.env.DCD_BENCH_SCALE_SIZES ?? '200MB,1GB,5GB').split(',').map((s) => s.trim()).filter(Boolean);
   const packSizes = (process.env.DCD_BENCH_SCALE_PACK ?? sizes.join(',')).split(',').map((s) => s.trim());
@@ -90,6 +145,9 @@ export async function run(): Promise<Record<string, unknown>> {
   const pyScript = 'import json,sys\nn=0\nwith open(sys.argv[1],"rb") as f:\n    for line in f:\n        if line.strip():\n            json.loads(line); n+=1\nprint(n)\n';
   // The index cache of this run only: the first render must build it.
   const env = { DCD_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-bench-scale-cache-')) };
+  if (process.env.DCD_BENCH_SCALE_ONLY) {
+    try { return await remeasure(process.env.DCD_BENCH_SCALE_ONLY.split(',').map((x) => x.trim()), cli, dir, env); } finally { fs.rmSync(env.DCD_CACHE_DIR, { recursive: true, force: true }); }
+  }
   const out: Record<string, unknown> = { cpus: os.cpus().length, load_average_start: +os.loadavg()[0].toFixed(2), sizes: {} as Record<string, unknown> };
   const bySize = out.sizes as Record<string, unknown>;
   const floors: Record<string, boolean> = {};
@@ -127,13 +185,7 @@ export async function run(): Promise<Record<string, unknown>> {
       r.render_last_first_call = summary(renderBuild);
       r.render_last = { ...summary(render), ok: renders.every((x) => x.ok), runs_s: renders.map((x) => x.s) };
 
-      // The other streaming commands, once each: the last sample's tokens (through the index),
-      // the TRL export (a corpus-sized output, removed after), contamination of the demo GSM8K questions.
-      r.tokens_last = summary(measure(process.execPath, [cli, 'tokens', file, '--index', String(samples - 1), '--json'], env));
-      const exportFile = path.join(dir, `export-${name}.jsonl`);
-      r.export_messages = summary(measure(process.execPath, [cli, 'export', file, '--format', 'messages', '--out', exportFile, '--json'], env));
-      fs.rmSync(exportFile, { force: true });
-      r.contamination = summary(measure(process.execPath, [cli, 'contamination', '--benchmark', BENCH_QUESTIONS, '--benchmark-field', 'question', '--corpus', file, '--json'], env));
+      for (const [key, run] of Object.entries(otherCommands(cli, file, samples, path.join(dir, `export-${name}.jsonl`), env))) r[key] = summary(run());
 
       const packDir = path.join(dir, `pack-${name}`);
       if (packSizes.includes(name)) {
@@ -155,8 +207,7 @@ export async function run(): Promise<Record<string, unknown>> {
         fs.rmSync(tokenCache, { recursive: true, force: true });
       }
 
-      const commands = ['stats', 'render_last_first_call', 'render_last', 'tokens_last', 'export_messages', 'contamination', ...(r.pack ? ['pack'] : []), ...(r.stats_with_tokens ? ['stats_with_tokens', 'plan'] : [])];
-      floors[`${name}_all_succeed_rss_le_1.5GB`] = commands.every((c) => (r[c] as Measured).ok && (r[c] as Measured).rss_mb <= RSS_FLOOR_MB);
+      floors[`${name}_all_succeed_rss_le_1.5GB`] = allSucceed(r);
       floors[`${name}_stats_le_2x_python`] = stats.ok && stats.s <= 2 * py.s;
       floors[`${name}_render_last_le_1s`] = renders.every((x) => x.ok) && render.s <= 1;
     }
