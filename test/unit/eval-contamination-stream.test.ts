@@ -4,9 +4,9 @@
  * s1K / MATH-500 fixtures and on generated corpora (duplicates, short
  * questions, no shared n-grams, ties, missing fields, malformed lines, CRLF).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkContamination, parseRecords, readTextItems, recordsToItems, type ContaminationOptions, type TextItem } from '../../src/core/eval/contamination';
@@ -19,6 +19,7 @@ const OVERLAP = path.join(DIR, 's1k_math500_overlap_c_lex.jsonl');
 const CLEAN = path.join(DIR, 'math500_clean.jsonl');
 const GSM = path.join(DIR, 'gsm8k_test_first20.jsonl');
 const TMP = mkdtempSync(path.join(tmpdir(), 'dcd-contam-stream-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
 
 /** The streamed check and the in-memory one (readTextItems, then checkContamination) agree: problems, report, or the error. */
 async function assertSame(benchmark: TextItem[], file: string, field: string, options: ContaminationOptions = {}, idField?: string) {
