@@ -16,11 +16,11 @@
 import type { Command } from 'commander';
 import { CliError, printJson } from '../output';
 import {
-  checkContamination,
   DEFAULT_CONTAMINATION_THRESHOLD,
   readTextItems,
   type ContaminationReport,
 } from '../../core/eval/contamination';
+import { checkContaminationFile } from '../../core/eval/contaminationStream';
 import { DEFAULT_NGRAM } from '../../core/eval/similarity';
 import { reportProblems, type ProblemJson } from '../input';
 
@@ -69,15 +69,16 @@ export function register(program: Command): void {
       const threshold = parseNumber('--threshold', opts.threshold, false);
       const n = parseNumber('--ngram', opts.ngram, true);
       const topK = parseNumber('--top', opts.top, true);
-      const read = async (file: string, field: string, idField?: string) => {
-        try { return await readTextItems(file, field, idField); } catch (err) { throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+      const read = async <T>(file: string, how: () => Promise<T>): Promise<T> => {
+        try { return await how(); } catch (err) { throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
       };
-      const benchmark = await read(opts.benchmark, opts.benchmarkField, opts.benchmarkIdField);
-      const corpus = await read(opts.corpus, opts.corpusField, opts.corpusIdField);
+      const benchmark = await read(opts.benchmark, () => readTextItems(opts.benchmark, opts.benchmarkField, opts.benchmarkIdField));
+      // The corpus is streamed past an index of the benchmark questions: memory does not grow with it.
+      const corpus = await read(opts.corpus, () => checkContaminationFile(benchmark.items, opts.corpus, opts.corpusField, { threshold, n, topK }, opts.corpusIdField));
       const warnings: ProblemJson[] = reportProblems('contamination', [...benchmark.problems, ...corpus.problems], opts.json);
       let report: ContaminationReport;
       try {
-        report = checkContamination(benchmark.items, corpus.items, { threshold, n, topK });
+        report = corpus.report();
       } catch (err) {
         throw new CliError((err as Error).message);
       }

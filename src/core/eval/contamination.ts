@@ -61,7 +61,8 @@ export interface ContaminationReport {
   rows: ContaminationRow[];
 }
 
-function checkOptions(o: ContaminationOptions): Required<ContaminationOptions> {
+/** The options with their defaults; throws on a bad n, threshold or topK. */
+export function checkOptions(o: ContaminationOptions): Required<ContaminationOptions> {
   const n = o.n ?? DEFAULT_NGRAM;
   const threshold = o.threshold ?? DEFAULT_CONTAMINATION_THRESHOLD;
   const topK = o.topK ?? 3;
@@ -78,8 +79,19 @@ export function checkContamination(
 ): ContaminationReport {
   const { n, threshold, topK } = checkOptions(options);
   const index = new NgramIndex(corpus.map((c) => c.text), n);
+  const matches = benchmark.map((b) => index.query(b.text, topK).map((m) => ({ ...m, id: corpus[m.index].id, question: corpus[m.index].text })));
+  return contaminationReport(benchmark, matches, { n, threshold, corpusCount: corpus.length, corpusUnique: index.uniqueSize });
+}
+
+/** The report of each benchmark question's best matches (best first): rows by score, counts by threshold. Shared by checkContamination and the streaming ContaminationScanner. */
+export function contaminationReport(
+  benchmark: readonly TextItem[],
+  matchesOf: readonly ContaminationMatch[][],
+  c: { n: number; threshold: number; corpusCount: number; corpusUnique: number },
+): ContaminationReport {
+  const { n, threshold } = c;
   const rows: ContaminationRow[] = benchmark.map((b, i) => {
-    const matches = index.query(b.text, topK).map((m) => ({ ...m, id: corpus[m.index].id, question: corpus[m.index].text }));
+    const matches = matchesOf[i];
     const score = matches.length ? matches[0].containment : 0;
     return { index: i, id: b.id, question: b.text, score, flagged: score >= threshold, matches };
   });
@@ -89,8 +101,8 @@ export function checkContamination(
     n,
     threshold,
     benchmarkCount: benchmark.length,
-    corpusCount: corpus.length,
-    corpusUnique: index.uniqueSize,
+    corpusCount: c.corpusCount,
+    corpusUnique: c.corpusUnique,
     flagged: rows.filter((r) => r.flagged).length,
     countsByThreshold: ts.map((t) => ({ threshold: t, count: rows.filter((r) => r.score >= t).length })),
     rows,
@@ -151,7 +163,8 @@ export function recordsToItems(records: readonly Record<string, unknown>[], fiel
   });
 }
 
-function itemId(r: Record<string, unknown>, idField?: string): string | null {
+/** A record's id: `idField`, or the first of ID_FIELDS it has (string or number). */
+export function itemId(r: Record<string, unknown>, idField?: string): string | null {
   for (const k of idField ? [idField] : ID_FIELDS) {
     const x = getField(r, k);
     if (typeof x === 'string' || typeof x === 'number') return String(x);
@@ -170,18 +183,8 @@ export async function readTextItems(file: string, field: string, idField?: strin
   // streamed (corpora run to gigabytes): only each sample's question is kept.
   if (file.endsWith('.dcd.jsonl')) {
     const items: TextItem[] = [];
-    let missing: string | null = null;
-    const scan = await scanCorpusInput(file, {
-      onSample: (s) => {
-        const r = s.value as unknown as Record<string, unknown>;
-        const v = getField(r, field);
-        if (typeof v !== 'string') missing ??= `${file}: record ${s.index + 1} has no string field "${field}"`;
-        else items.push({ id: itemId(r, idField), text: v });
-      },
-    });
-    if (scan.problems.some((p) => p.severity === 'error')) return { items: [], problems: scan.problems };
-    if (missing) return { items: [], problems: [...scan.problems, problem('invalid-field', file, missing, { field })] };
-    return { items, problems: scan.problems };
+    const problems = await scanDcdTextItems(file, field, idField, (it) => items.push(it));
+    return { items: problems.some((p) => p.severity === 'error') ? [] : items, problems };
   }
   const bytes = await fs.readFile(file);
   const idOf = (r: Record<string, unknown>) => itemId(r, idField);
@@ -207,10 +210,29 @@ export async function readTextItems(file: string, field: string, idField?: strin
   return { items: ok ? recordsToItems(read.samples.map((s) => s.value as Record<string, unknown>), field, file, idField) : [], problems: read.problems };
 }
 
+/**
+ * Streams a DCD corpus (`*.dcd.jsonl`) under every sample rule, handing each
+ * record's `field` text to onItem in order, until the first record without it
+ * (then an invalid-field error names it). Returns the problems: with an error
+ * among them, the items handed over are not the corpus' items.
+ */
+export async function scanDcdTextItems(file: string, field: string, idField: string | undefined, onItem: (item: TextItem) => void): Promise<InputProblem[]> {
+  let missing: string | null = null;
+  const scan = await scanCorpusInput(file, {
+    onSample: (s) => {
+      const r = s.value as unknown as Record<string, unknown>;
+      const v = getField(r, field);
+      if (typeof v !== 'string') missing ??= `${file}: record ${s.index + 1} has no string field "${field}"`;
+      else if (!missing) onItem({ id: itemId(r, idField), text: v });
+    },
+  });
+  if (scan.problems.some((p) => p.severity === 'error') || !missing) return scan.problems;
+  return [...scan.problems, problem('invalid-field', file, missing, { field })];
+}
+
 /** Records of a file that is one JSON document, with its problems; null when it is not one (then it is JSONL). */
 function jsonDocumentRecords(bytes: Buffer, file: string): { records: Record<string, unknown>[]; problems: InputProblem[] } | null {
-  let from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (from < bytes.length && (bytes[from] === 0x20 || bytes[from] === 0x0a || bytes[from] === 0x0d || bytes[from] === 0x09)) from++;
+  const from = jsonStart(bytes, true, bytes.length);
   if (bytes[from] !== 0x5b && bytes[from] !== 0x7b) return null;
   const bad = invalidUtf8At(bytes, from, bytes.length);
   if (bad >= 0) return null; // the JSONL reader names the line and byte
@@ -227,4 +249,11 @@ function jsonDocumentRecords(bytes: Buffer, file: string): { records: Record<str
     if (deeperThan(r, MAX_JSON_DEPTH)) problems.push(problem('too-deep', file, `record ${i + 1}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
   });
   return { records, problems };
+}
+
+/** The offset of the first byte of bytes[0, end) after a byte-order mark (when `atFileStart`) and JSON whitespace; `end` when there is none. */
+export function jsonStart(bytes: Buffer, atFileStart: boolean, end: number): number {
+  let i = atFileStart && end >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < end && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  return i;
 }

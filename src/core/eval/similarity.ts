@@ -28,8 +28,12 @@ const SEP = '\u0001';
 
 /** The set of word n-grams of a text (as joined strings). */
 export function ngramSet(text: string, n = DEFAULT_NGRAM): Set<string> {
+  return ngramSetOfTokens(tokenize(text), n);
+}
+
+/** The set of word n-grams of tokenized text (ngramSet without tokenizing twice). */
+export function ngramSetOfTokens(toks: readonly string[], n = DEFAULT_NGRAM): Set<string> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer, got ${n}`);
-  const toks = tokenize(text);
   const out = new Set<string>();
   if (toks.length === 0) return out;
   if (toks.length < n) {
@@ -42,6 +46,20 @@ export function ngramSet(text: string, n = DEFAULT_NGRAM): Set<string> {
     out.add(g);
   }
   return out;
+}
+
+/** Adds 1 to counts[d] for every gram's posting d; returns the postings touched (counts were 0 before; the caller zeroes them again). */
+export function countShared(grams: Iterable<string>, postings: ReadonlyMap<string, readonly number[]>, counts: Int32Array): number[] {
+  const touched: number[] = [];
+  for (const g of grams) {
+    const list = postings.get(g);
+    if (!list) continue;
+    for (const d of list) {
+      if (counts[d] === 0) touched.push(d);
+      counts[d]++;
+    }
+  }
+  return touched;
 }
 
 export interface SimilarityMatch {
@@ -97,15 +115,7 @@ export class NgramIndex {
     const grams = ngramSet(text, this.n);
     if (grams.size === 0 || k <= 0) return [];
     const counts = this.counts;
-    const touched: number[] = [];
-    for (const g of grams) {
-      const list = this.postings.get(g);
-      if (!list) continue;
-      for (const d of list) {
-        if (counts[d] === 0) touched.push(d);
-        counts[d]++;
-      }
-    }
+    const touched = countShared(grams, this.postings, counts);
     const out: SimilarityMatch[] = touched.map((d) => {
       const shared = counts[d];
       const doc = this.docs[d];
