@@ -31,6 +31,12 @@ export function ensureNodeModules() {
   const stamp = path.join(ROOT, 'node_modules', '.package-lock.json');
   const fresh = fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs;
   if (fresh) return;
+  // A linked node_modules (a git worktree sharing the main checkout's) belongs to another checkout:
+  // npm ci would empty it through the link.
+  if (fs.lstatSync(path.join(ROOT, 'node_modules'), { throwIfNoEntry: false })?.isSymbolicLink()) {
+    log('node_modules is a link to another checkout\'s: not reinstalling it here');
+    return;
+  }
   log('installing npm packages (npm ci)');
   // onnxruntime-node's install script would only fetch CUDA binaries; the CPU ones ship in the package.
   run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });

@@ -111,6 +111,11 @@ test('pack: the export round-trips, and each sample is what tokenizeTrace gives'
   const again = await packCorpus(CORPUS_FILE, out, { cacheDir, workers: 0 });
   assert.deepEqual(again.files, m.files);
   assert.deepEqual(fs.readdirSync(path.dirname(out)).sort(), ['export']);
+  // In batches of a few samples, two in flight (batches finish out of order): the same bytes, lineage and samples.
+  const batched = await packCorpus(CORPUS_FILE, path.join(tmp(), 'batched'), { cacheDir: false, workers: 2, batchBytes: 20_000 });
+  assert.deepEqual(batched.files, m.files);
+  assert.deepEqual(batched.sample_ids, m.sample_ids);
+  assert.deepEqual(batched.lineage, m.lineage);
 
   // Tampering is caught by the hashes.
   fs.appendFileSync(path.join(out, 'labels.npy'), Buffer.alloc(4));

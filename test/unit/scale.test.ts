@@ -124,6 +124,35 @@ describe('the streamed input check', () => {
     assert.ok(sizes.length > 2);
     assert.equal(sizes.reduce((a, b) => a + b, 0), scan.samples);
   });
+
+  it('with inFlight 2, reads on while two batches run, starts them in file order, and stops at a failing batch', async () => {
+    const started: number[] = [];
+    let running = 0;
+    let most = 0;
+    const gates: Array<() => void> = [];
+    const scan = scanCorpusBatches(CORPUS_FILE, async (b) => {
+      started.push(b[0].index);
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      running--;
+    }, { batchBytes: 50_000, inFlight: 2 });
+    // Release the batches one at a time, oldest first, whenever one is waiting.
+    const release = setInterval(() => gates.shift()?.(), 5);
+    const done = await scan.finally(() => clearInterval(release));
+    assert.equal(most, 2, 'two batches ran at once');
+    assert.deepEqual(started, [...started].sort((a, b) => a - b), 'batches start in file order');
+    assert.ok(started.length > 2);
+    assert.equal(started[0], 0);
+    assert.ok(done.samples > 0);
+
+    let calls = 0;
+    await assert.rejects(scanCorpusBatches(CORPUS_FILE, async () => {
+      calls++;
+      if (calls === 1) throw new Error('batch 1 failed');
+    }, { batchBytes: 50_000, inFlight: 2 }), /batch 1 failed/);
+    assert.ok(calls <= 3, `the reading stopped soon after the failure (${calls} batches started)`);
+  });
 });
 
 describe('the byte-offset index', () => {

@@ -217,11 +217,23 @@ export const BATCH_BYTES = 32 * 1024 * 1024;
 
 /**
  * Streams a corpus in batches of well-formed samples (about `batchBytes` of
- * line bytes each): onBatch is awaited before reading on, so a batch being
- * tokenized or written is the most the reader holds.
+ * line bytes each), calling onBatch in file order. With `inFlight` n > 1 the
+ * reader goes on while up to n batches are being processed (pack tokenizes
+ * batch k+1 while batch k finishes; it keeps its own output in order); with 1
+ * (the default) onBatch is awaited before reading on. The reader holds at
+ * most the batches in flight and the one being filled. A batch that fails
+ * stops the reading, and its error is thrown.
  */
-export async function scanCorpusBatches(file: string, onBatch: (batch: CorpusSampleRow[]) => Promise<void>, opts: ScanOptions & { batchBytes?: number } = {}): Promise<CorpusScan> {
+export async function scanCorpusBatches(file: string, onBatch: (batch: CorpusSampleRow[]) => Promise<void>, opts: ScanOptions & { batchBytes?: number; inFlight?: number } = {}): Promise<CorpusScan> {
   const limit = opts.batchBytes ?? BATCH_BYTES;
+  const most = Math.max(1, opts.inFlight ?? 1);
+  const running: Promise<void>[] = [];
+  const start = async (full: CorpusSampleRow[]): Promise<void> => {
+    while (running.length >= most) await running.shift();
+    const p = onBatch(full);
+    p.catch(() => undefined); // awaited in turn; a failure must not be reported as unhandled meanwhile
+    running.push(p);
+  };
   let batch: CorpusSampleRow[] = [];
   let bytes = 0;
   const scan = await scanCorpusInput(file, {
@@ -230,10 +242,11 @@ export async function scanCorpusBatches(file: string, onBatch: (batch: CorpusSam
       await opts.onSample?.(s, span);
       batch.push(s);
       bytes += span.end - span.offset;
-      if (bytes >= limit) { const full = batch; batch = []; bytes = 0; await onBatch(full); }
+      if (bytes >= limit) { const full = batch; batch = []; bytes = 0; await start(full); }
     },
   });
-  if (batch.length) await onBatch(batch);
+  if (batch.length) await start(batch);
+  while (running.length) await running.shift();
   return scan;
 }
 

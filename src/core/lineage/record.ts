@@ -112,6 +112,13 @@ export function lineHashes(bytes: Uint8Array): string[] {
   return denseHashes(out);
 }
 
+/** `lineHashes` built row by row from a reader of the one JSONL reader (e.g. a command's own streaming pass). */
+export class LineHashes {
+  private readonly sparse: string[] = [];
+  add(line: number, bytes: Buffer): void { this.sparse[line - 1] = lineHash(bytes); }
+  finish(): string[] { return denseHashes(this.sparse); }
+}
+
 /** `lineHashes` of a file, streamed: memory is the longest line and the list, never the file. */
 export async function lineHashesOfFile(file: string): Promise<string[]> {
   const out: string[] = [];

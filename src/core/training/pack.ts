@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { version } from '../../../package.json';
-import { lineageRecord, lineHashesOfFile, type LineageRecord } from '../lineage/record';
+import { LineHashes, lineageRecord, type LineageRecord } from '../lineage/record';
 import { createHash } from 'node:crypto';
 import { checkCorpusBytes, errorsOf, formatProblem, scanCorpusBatches, scanCorpusInput, type CorpusRead, type CorpusSampleRow, type CorpusScan } from '../io/corpusInput';
 import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, IGNORE_INDEX, labelsFor, summarizeMask, MASK_FLAGS, maskFlagCounts, type MaskFlag, type MaskPolicy } from '../trace/mask';
@@ -217,6 +217,9 @@ async function swapInto(tmp: string, dir: string): Promise<void> {
   await fs.rm(old, { recursive: true, force: true });
 }
 
+/** Line bytes per batch: two are in flight at once (half scanCorpusBatches' default, so the reader holds about as much). */
+const PACK_BATCH_BYTES = 16 * 1024 * 1024;
+
 /**
  * Tokenizes a corpus file and writes its training export into `outDir`;
  * returns the manifest. Streamed: a checking pass (the input layer's
@@ -251,9 +254,22 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
     let total = 0;
     let trained = 0;
     let vocabSize: number | undefined;
-    await scanCorpusBatches(file, async (batch) => {
+    const lineHashes = new LineHashes();
+    // Batches are tokenized two at a time (the pool takes batch k+1's jobs while batch k's last ones run,
+    // and the reader parses on meanwhile); each is summarised and written after the one before it.
+    let previous: Promise<void> = Promise.resolve();
+    const onBatch = (batch: CorpusSampleRow[]): Promise<void> => {
       const traces = tracesOf(batch);
-      const corpus = await tokenizeCorpus(traces.map((t) => ({ text: t.text, group: t.chain })), true, tokenOpts);
+      const tokenized = tokenizeCorpus(traces.map((t) => ({ text: t.text, group: t.chain })), true, tokenOpts);
+      const before = previous;
+      previous = (async () => {
+        const corpus = await tokenized;
+        await before;
+        await writeBatch(traces, corpus);
+      })();
+      return previous;
+    };
+    const writeBatch = async (traces: ReturnType<typeof tracesOf>, corpus: Awaited<ReturnType<typeof tokenizeCorpus>>): Promise<void> => {
       vocabSize ??= corpus.vocabSize;
       corpus.samples.forEach((s, i) => {
         if (!s.layout) throw new CorpusLineError(`${file}:${traces[i].line}: ${s.error ?? 'could not be tokenized'}`, traces[i].line);
@@ -280,7 +296,8 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
       });
       await idsFile.append(concat(idParts, batchTokens));
       await labelsFile.append(concat(labelParts, batchTokens));
-    }, { batchBytes: opts.batchBytes });
+    };
+    await scanCorpusBatches(file, onBatch, { batchBytes: opts.batchBytes ?? PACK_BATCH_BYTES, inFlight: 2, onRow: (row, span) => lineHashes.add(row.line, span.bytes) });
 
     const offsets = new BigInt64Array(ends.length);
     ends.forEach((e, k) => { offsets[k] = BigInt(e); });
@@ -299,7 +316,7 @@ export async function packCorpus(file: string, outDir: string, opts: PackOptions
       },
       flags, dropped,
       plan: planTraining(kept, opts.planPreset ?? 'paper', { tokens: total, trained_tokens: trained }),
-      lineage: lineageRecord('export', [{ kind: 'corpus', path: path.resolve(file), sha256: checked.sha256!, line_sha256: await lineHashesOfFile(file) }]),
+      lineage: lineageRecord('export', [{ kind: 'corpus', path: path.resolve(file), sha256: checked.sha256!, line_sha256: lineHashes.finish() }]),
     };
     await writeSynced(path.join(tmp, 'offsets.npy'), offsetsNpy);
     await writeSynced(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
