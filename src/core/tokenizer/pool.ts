@@ -25,6 +25,13 @@ export interface PoolOptions {
   cacheRoot?: string | null;
   /** Explicit worker entry (a .js file). */
   workerFile?: string;
+  /**
+   * Nice value of each worker's thread (Linux: setpriority on the thread id;
+   * elsewhere ignored). The extension host gives its workers a positive one so
+   * that on few cores its own thread, which answers the webviews, wins the CPU
+   * over background tokenization.
+   */
+  niceness?: number;
 }
 
 export function defaultWorkerCount(): number {
@@ -74,6 +81,7 @@ export class TokenizerPool {
     this.size = Math.max(1, opts.workers ?? defaultWorkerCount());
     const init: WorkerInit = {
       tokenizerJson: source.tokenizerJson, configJson: source.configJson, sha256: source.sha256, cacheRoot: opts.cacheRoot ?? null,
+      niceness: opts.niceness,
     };
     let readyResolve!: (n: number) => void;
     let readyReject!: (e: Error) => void;

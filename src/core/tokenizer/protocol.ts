@@ -10,6 +10,8 @@ export interface WorkerInit {
   sha256: string;
   /** Root of the disk cache; null: no disk cache. */
   cacheRoot: string | null;
+  /** Nice value for the worker's own thread (Linux; elsewhere ignored): 0 or absent leaves it as is. */
+  niceness?: number;
 }
 
 /** One trace to tokenize for an audit or an export. */

@@ -5,6 +5,8 @@
  * cache) and single traces for the editor.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { TokenEngine } from './engine';
 import { TokenCache } from './cache';
 import { layoutTrace, tokenizeTraceWith } from './trace';
@@ -15,6 +17,7 @@ const port = parentPort;
 if (!port) throw new Error('tokenizer worker: not started as a worker thread');
 
 const init = workerData as WorkerInit;
+if (init.niceness) lowerThreadPriority(init.niceness);
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 
 let engine: TokenEngine;
@@ -66,3 +69,16 @@ port.on('message', (msg: ToWorker) => {
     }
   })();
 });
+
+/**
+ * Lowers this thread's priority (not the process's): on Linux a thread id is
+ * a valid target of setpriority(2), found from /proc/thread-self. Best effort:
+ * other systems, or a kernel that refuses, leave the priority as it was.
+ */
+function lowerThreadPriority(niceness: number): void {
+  if (process.platform !== 'linux') return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, niceness);
+  } catch { /* not permitted or not available: run at the normal priority */ }
+}
