@@ -18,7 +18,7 @@ import { tag } from '../common/toolkit';
 import { endpoint, hostEvents, initInfo, restored, st } from './state';
 import { header, titleEl } from './dom';
 import { bindKeys } from './keys';
-import { onOpenRow, reloadRows, runView, showSearchProgress, viewIncomplete, viewport } from './list';
+import { onOpenRow, refreshRows, runView, showSearchProgress, viewIncomplete, viewport } from './list';
 import { setMode } from './mode';
 import { navigatePair, refreshPair, showPair } from './pairView';
 import { openSample, refreshTokenizingSample } from './sampleView';
@@ -51,7 +51,7 @@ bindKeys();
 function onTokens(p: TokenProgress): void {
   setTokenProgress(p);
   // Token columns arrived: refresh the visible rows and, now and then, the stats.
-  reloadRows();
+  refreshRows();
   loadStatsSoon(p.finished);
   refreshTokenizingSample();
 }
