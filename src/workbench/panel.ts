@@ -24,6 +24,8 @@ export interface PanelHost {
 }
 
 const STATE_KEY = 'dcd.workbench.view:';
+/** Rows pushed with the first view: two of the webview's blocks, more than a screen holds. */
+const FIRST_ROWS = 80;
 export const OPEN_AS_TEXT_COMMAND = 'dcd.openSampleAsTrace';
 
 export class WorkbenchPanel implements vscode.Disposable {
@@ -101,6 +103,13 @@ export class WorkbenchPanel implements vscode.Disposable {
     this.channel.endpoint.emit('tokens', document.tokenProgress);
     // A pair asked for while the page was hidden (revealed, so reloaded) went to the discarded page: show it again.
     if (this.mode === 'pair' && this.shownPair) this.channel.endpoint.emit('showPair', this.shownPair);
+    // The first rows, unasked: the page adopts them if its state is the saved one (else it asks for its own view).
+    const saved = this.host.workspaceState.get<WorkbenchViewState>(STATE_KEY + document.uri.toString());
+    const view: WorkbenchViewState = { filter: saved?.filter ?? {}, sort: saved?.sort ?? null };
+    this.setView({ ...view, firstRows: FIRST_ROWS }).then(
+      (info) => this.channel.endpoint.emit('firstView', { view, info }),
+      () => this.channel.endpoint.emit('firstView', { view, info: null }),
+    );
   }
 
   /** Resolves once the webview has painted its first rows. */

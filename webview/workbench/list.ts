@@ -62,14 +62,15 @@ function renderHeader(): void {
   }
 }
 
-export async function runView(keepScroll = false): Promise<void> {
+/** Runs the view of `st.view` on the host, or shows `pushed`, the answer the host sent unasked for that same view. */
+export async function runView(keepScroll = false, pushed?: ViewInfo): Promise<void> {
   const seq = ++viewSeq;
   save();
   renderHeader();
   let info: ViewInfo;
   const query = st.view.filter.search?.text ?? '';
   try {
-    info = await endpoint.request('setView', { ...st.view, firstRows: firstRowsWanted(keepScroll) });
+    info = pushed ?? await endpoint.request('setView', { ...st.view, firstRows: firstRowsWanted(keepScroll) });
   } catch (err) {
     if (seq === viewSeq) statusEl.textContent = (err as Error).message;
     return;
