@@ -257,7 +257,10 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     const marks = await frame.evaluate(() => ({
       painted: Number(document.body.dataset.paintedMs), rows: Number(document.body.dataset.painted),
       script: Number(document.body.dataset.scriptMs), init: Number(document.body.dataset.initMs),
+      loads: performance.getEntriesByType('resource').map((e) => `${e.name.split('/').pop()?.slice(0, 30)} ${Math.round(e.startTime)}–${Math.round((e as PerformanceResourceTiming).responseEnd)}`),
+      nav: performance.getEntriesByType('navigation').map((e) => { const n = e as PerformanceNavigationTiming; return `response ${Math.round(n.responseEnd)} interactive ${Math.round(n.domInteractive)}`; }),
     }));
+    out.webview_loads = [...marks.nav, ...marks.loads];
     // Where the time goes: the webview's clock at its script's start, at the host's init, at the rows painted.
     out.webview_marks_ms = { script_started: marks.script, init_received: marks.init, rows_painted: marks.painted };
     Object.assign(out, { editor_open_to_first_rows_ms: Math.round(marks.painted), rows_painted: marks.rows });
