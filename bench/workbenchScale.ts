@@ -233,10 +233,12 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
 
     // The extension host's inspector, opened by SIGUSR1 (code-server has no --inspect-extensions), listens on 127.0.0.1:9229.
     let stopProfile: Awaited<ReturnType<typeof profileExtensionHost>> | undefined;
+    let profileStart = 0;
     if (profileDir) {
       process.kill(extensionHostPid(marker), 'SIGUSR1');
       await new Promise((r) => setTimeout(r, 1000));
       stopProfile = await profileExtensionHost(browser, 9229);
+      profileStart = Date.now();
     }
     const t0 = Date.now();
     await quickOpen('scale.dcd.jsonl');
@@ -274,7 +276,9 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     // Scrolling: jump to positions; ms until the rows there are painted.
     out.token_columns_during_scroll = await frame.evaluate(() => document.querySelector('#status')?.textContent ?? '');
     const jumps: number[] = [];
+    const jumpsAt: number[] = [];
     for (const frac of [0.5, 0.1, 0.9, 0.3, 0.99, 0.7, 0.2, 0.6]) {
+      jumpsAt.push(round((Date.now() - profileStart) / 1000));
       jumps.push(await frame.evaluate(async (f) => {
         const vp = document.querySelector('#viewport') as HTMLElement;
         const rowsLayer = vp.firstElementChild as HTMLElement;
@@ -288,7 +292,10 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
         }
       }, frac));
     }
-    if (stopProfile && profileDir) out.extension_host_profile_top = await stopProfile(profileDir);
+    if (stopProfile && profileDir) {
+      out.extension_host_profile_top = await stopProfile(profileDir);
+      out.profile_s_at_jumps = jumpsAt;
+    }
     // A filter, then a search typed in the box.
     const count0 = await frame.evaluate(() => document.body.dataset.viewCount);
     let t = Date.now();
