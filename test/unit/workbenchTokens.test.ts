@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorpusDocument, computeTokenColumns, rowsToTokenize, type TokenProgress } from '../../src/core/workbench';
 import { TokenizerPool, resolveTokenizerSource, tokenizeCorpus } from '../../src/core/tokenizer';
@@ -83,6 +84,33 @@ test('an abort stops the loop between slices; the rows done keep their columns, 
   await computeTokenColumns(doc, async () => pool, opts(new AbortController().signal, rest));
   assert.equal(rest[0].done, 2);
   assert.equal(rowsToTokenize(doc).rows.length, 0);
+});
+
+test('an edited line is counted from its text; the worker writes the traces to the disk cache, and a pool on that cache gives the same counts', async () => {
+  const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dcd-wb-tokens-'));
+  const source = await resolveTokenizerSource({});
+  const cached = new TokenizerPool(source, { workers: 1, cacheRoot });
+  const counts = (doc: CorpusDocument) => doc.rows().map((e) => { const t = doc.tokensOf(e.key); return t ? [t.tokens, t.trained, t.error ?? ''] : null; });
+  try {
+    const doc = new CorpusDocument(Buffer.from(text));
+    doc.apply(doc.reviewEdit([doc.rows()[1].key], { status: 'accepted', at: '2026-01-01T00:00:00Z' }));
+    assert.notEqual(doc.entryByKey(doc.rows()[1].key)?.text, undefined, 'the edited row is held as text');
+    await computeTokenColumns(doc, async () => cached, opts(new AbortController().signal, []));
+    assert.ok(fs.readdirSync(cacheRoot, { recursive: true }).length > lines.length, 'the worker wrote the traces to the cache');
+    const plain = new CorpusDocument(Buffer.from(text));
+    await computeTokenColumns(plain, async () => pool, opts(new AbortController().signal, []));
+    assert.deepEqual(counts(doc), counts(plain));
+    await cached.close();
+    const again = new TokenizerPool(source, { workers: 1, cacheRoot });
+    try {
+      const fromCache = new CorpusDocument(Buffer.from(text));
+      await computeTokenColumns(fromCache, async () => again, opts(new AbortController().signal, []));
+      assert.deepEqual(counts(fromCache), counts(plain));
+    } finally { await again.close(); }
+  } finally {
+    await cached.close();
+    fs.rmSync(cacheRoot, { recursive: true, force: true });
+  }
 });
 
 test('the pool\'s worker threads run at the nice value given (Linux: read from /proc)', () => {

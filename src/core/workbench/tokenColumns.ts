@@ -1,21 +1,23 @@
 /**
  * The workbench's token columns, computed in the background without holding
- * up the extension host's thread: the traces are tokenized in the pool's
- * worker threads (through its disk cache); this thread only reads a few rows
- * at a time (SLICE_CHARS of trace text, a few milliseconds of JSON parsing)
- * and yields to the event loop between slices, so row requests from the
- * webview are answered between two slices, never after the whole corpus.
+ * up the extension host's thread: this thread only reads the bytes of a few
+ * rows at a time (SLICE_CHARS) and yields to the event loop between slices;
+ * a pool worker parses them, takes each trace from the disk cache or
+ * tokenizes it, and sends back the counts and flags of its mask summary
+ * (TokenizerPool.columns). Row requests from the webview are answered between
+ * two slices, and no row is decoded or parsed on this thread.
  *
  * Which rows are samples comes from the held RowInfo (`doc.info`), never from
  * the row summary: a summary parses the whole line, and doing that for every
  * row of a 1 GiB corpus blocked the thread for seconds.
  */
-import { tokenizeCorpus, type TokenizerPool } from '../tokenizer';
+import type { TokenizerPool } from '../tokenizer';
+import type { ColumnItem } from '../tokenizer/protocol';
 import { AUDIT_FLAGS } from '../training/audit';
-import { summarizeMask, type MaskPolicy } from '../trace/mask';
+import type { MaskPolicy } from '../trace/mask';
 import type { CorpusDocument, LineEntry } from './document';
 
-/** Characters of trace text per slice (about 6 rows of a corpus of 80 KB traces). */
+/** Bytes of rows per slice (about 6 rows of a corpus of 80 KB traces). */
 export const SLICE_CHARS = 512 * 1024;
 
 export interface TokenProgress { done: number; total: number; finished: boolean; error?: string }
@@ -62,26 +64,28 @@ export async function computeTokenColumns(doc: CorpusDocument, getPool: () => Pr
     await yieldToLoop();
     signal.throwIfAborted();
     opts.beforeSlice?.();
-    const slice: { key: number; text: string; chain?: string }[] = [];
-    let chars = 0;
-    while (i < rows.length && chars < sliceChars) {
+    // Only the rows' bytes are read here (a copy each: a view would carry its whole buffer to the worker);
+    // the worker parses them, tokenizes or reads the cache, and sends back counts and flags.
+    const slice: ColumnItem[] = [];
+    let bytes = 0;
+    while (i < rows.length && bytes < sliceChars) {
       const e = doc.entryByKey(rows[i].key) ?? rows[i];
       i++;
-      const v = doc.parsed(e);
-      const text = typeof v?.text === 'string' ? v.text : '';
-      chars += Math.max(1, text.length);
-      slice.push({ key: e.key, text, chain: typeof v?.chain === 'string' ? v.chain : undefined });
-    }
-    const r = await tokenizeCorpus(slice.map((s) => ({ text: s.text, group: s.chain })), false, { pool, signal });
-    r.samples.forEach((st, k) => {
-      const key = slice[k].key;
-      if (!st.layout) {
-        doc.setTokens(key, { tokens: 0, trained: 0, flags: [], error: slice[k].text ? (st.error ?? 'not tokenized') : 'the sample has no text' });
-        return;
+      if (e.text !== undefined) {
+        slice.push({ key: e.key, line: e.text });
+        bytes += Math.max(1, e.text.length);
+      } else {
+        slice.push({ key: e.key, bytes: new Uint8Array(doc.source.read(e.start, e.end)) });
+        bytes += Math.max(1, e.end - e.start);
       }
-      const m = summarizeMask(st.layout, policy, maxLength);
-      doc.setTokens(key, { tokens: st.layout.tokens, trained: m.trained, flags: AUDIT_FLAGS.filter((f) => m.flags[f]) });
-    });
+    }
+    const results = await pool.columns(slice, { policy, maxLength });
+    signal.throwIfAborted();
+    for (const r of results) {
+      doc.setTokens(r.key, r.flags
+        ? { tokens: r.tokens, trained: r.trained, flags: AUDIT_FLAGS.filter((f) => r.flags![f]) }
+        : { tokens: 0, trained: 0, flags: [], error: r.error ?? 'not tokenized' });
+    }
     done += slice.length;
     onProgress({ done, total, finished: i >= rows.length });
   }
