@@ -292,10 +292,6 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
         }
       }, frac));
     }
-    if (stopProfile && profileDir) {
-      out.extension_host_profile_top = await stopProfile(profileDir);
-      out.profile_s_at_jumps = jumpsAt;
-    }
     // A filter, then a search typed in the box.
     const count0 = await frame.evaluate(() => document.body.dataset.viewCount);
     let t = Date.now();
@@ -304,6 +300,11 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     await frame.waitForFunction((c) => document.body.dataset.viewCount !== c, count0, { timeout: 120_000 });
     const filterMs = Date.now() - t;
     step('filtered');
+    if (stopProfile && profileDir) {
+      out.extension_host_profile_top = await stopProfile(profileDir);
+      out.profile_s_at_jumps = jumpsAt;
+      out.profile_s_at_filter = round((t - profileStart) / 1000);
+    }
     out.scroll_jump_to_rows_ms = { max: round(Math.max(...jumps)), median: round([...jumps].sort((a, b) => a - b)[Math.floor(jumps.length / 2)]), all: jumps.map(round) };
     out.filter_verdict_ms = filterMs;
     await frame.locator('#filter-reset').click();
