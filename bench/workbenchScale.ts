@@ -111,6 +111,17 @@ async function hostModel(file: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** The pid of the extension host started with `marker` in its environment. */
+function extensionHostPid(marker: string): number {
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('extensionHost')) continue;
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker)) return Number(pid);
+    } catch { /* gone */ }
+  }
+  throw new Error('no extension host found');
+}
+
 /** RSS of the code-server extension host(s) under `root` (their command lines name the profile). */
 function extensionHostRss(marker: string): number {
   let total = 0;
@@ -127,6 +138,47 @@ function extensionHostRss(marker: string): number {
   return total;
 }
 
+/**
+ * A CPU profile of the extension host (code-server's --inspect-extensions),
+ * taken through a WebSocket opened in a blank browser page: start, then stop
+ * → the profile written to `dir` and its top functions by self time.
+ */
+async function profileExtensionHost(browser: Browser, inspectPort: number): Promise<(dir: string) => Promise<Array<{ fn: string; self_ms: number }>>> {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json() as { webSocketDebuggerUrl: string }[];
+  const page = await browser.newPage();
+  // A string, not a function: the bundler's helpers (__name) do not exist in the page.
+  await page.evaluate(`(async () => {
+    const ws = new WebSocket(${JSON.stringify(targets[0].webSocketDebuggerUrl)});
+    await new Promise((r) => { ws.onopen = r; });
+    let id = 0;
+    window.send = (method, params) => new Promise((resolve) => {
+      const i = ++id;
+      const h = (ev) => { const m = JSON.parse(String(ev.data)); if (m.id === i) { ws.removeEventListener('message', h); resolve(m.result); } };
+      ws.addEventListener('message', h);
+      ws.send(JSON.stringify({ id: i, method, params }));
+    });
+    await window.send('Profiler.enable');
+    await window.send('Profiler.setSamplingInterval', { interval: 500 });
+    await window.send('Profiler.start');
+  })()`);
+  return async (dir) => {
+    const profile = await page.evaluate(`window.send('Profiler.stop').then((r) => r.profile)`) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[];
+    };
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'extension-host.cpuprofile'), JSON.stringify(profile));
+    const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+    const self = new Map<string, number>();
+    profile.samples.forEach((id, i) => {
+      const f = byNode.get(id)!.callFrame;
+      const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+      self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    });
+    await page.close();
+    return [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([fn, ms]) => ({ fn, self_ms: Math.round(ms) }));
+  };
+}
+
 async function inCodeServer(file: string): Promise<Record<string, unknown>> {
   let vsix = process.env.DCD_VSIX;
   if (!vsix || !fs.existsSync(vsix)) {
@@ -141,6 +193,8 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
   const folder: string = prepareDemoWorkspace(path.join(root, 'workspace'));
   const big = path.join(folder, 'scale.dcd.jsonl');
   try { fs.linkSync(file, big); } catch { fs.copyFileSync(file, big); }
+  // DCD_BENCH_PROFILE=dir: a CPU profile of the extension host from opening the big file to the end of the scroll jumps.
+  const profileDir = process.env.DCD_BENCH_PROFILE;
   const server = await startCodeServer({ profile, folder, env: { DCD_BENCH_MARK: path.basename(root) } }) as { url: string; stop: () => Promise<void> };
   const browser: Browser = await launchChromium();
   const out: Record<string, unknown> = {};
@@ -177,6 +231,15 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     await page.waitForTimeout(1000);
     const rssIdle = extensionHostRss(marker);
 
+    // The extension host's inspector, opened by SIGUSR1 (code-server has no --inspect-extensions), listens on 127.0.0.1:9229.
+    let stopProfile: Awaited<ReturnType<typeof profileExtensionHost>> | undefined;
+    let profileStart = 0;
+    if (profileDir) {
+      process.kill(extensionHostPid(marker), 'SIGUSR1');
+      await new Promise((r) => setTimeout(r, 1000));
+      stopProfile = await profileExtensionHost(browser, 9229);
+      profileStart = Date.now();
+    }
     const t0 = Date.now();
     await quickOpen('scale.dcd.jsonl');
     const frame = await frameWith('scale.dcd.jsonl');
@@ -193,7 +256,15 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     step('first rows');
     Object.assign(out, { quick_open_to_editor_webview_ms: tFrame, quick_open_to_first_rows_ms: tRows });
     await frame.waitForFunction(() => document.body.dataset.paintedMs !== undefined);
-    const marks = await frame.evaluate(() => ({ painted: Number(document.body.dataset.paintedMs), rows: Number(document.body.dataset.painted) }));
+    const marks = await frame.evaluate(() => ({
+      painted: Number(document.body.dataset.paintedMs), rows: Number(document.body.dataset.painted),
+      script: Number(document.body.dataset.scriptMs), init: Number(document.body.dataset.initMs),
+      loads: performance.getEntriesByType('resource').map((e) => `${e.name.split('/').pop()?.slice(0, 30)} ${Math.round(e.startTime)}–${Math.round((e as PerformanceResourceTiming).responseEnd)}`),
+      nav: performance.getEntriesByType('navigation').map((e) => { const n = e as PerformanceNavigationTiming; return `response ${Math.round(n.responseEnd)} interactive ${Math.round(n.domInteractive)}`; }),
+    }));
+    out.webview_loads = [...marks.nav, ...marks.loads];
+    // Where the time goes: the webview's clock at its script's start, at the host's init, at the rows painted.
+    out.webview_marks_ms = { script_started: marks.script, init_received: marks.init, rows_painted: marks.painted };
     Object.assign(out, { editor_open_to_first_rows_ms: Math.round(marks.painted), rows_painted: marks.rows });
     await frame.waitForSelector('body[data-indexing="done"]', { timeout: 600_000 });
     const tIndexed = Date.now() - t0;
@@ -205,7 +276,9 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     // Scrolling: jump to positions; ms until the rows there are painted.
     out.token_columns_during_scroll = await frame.evaluate(() => document.querySelector('#status')?.textContent ?? '');
     const jumps: number[] = [];
+    const jumpsAt: number[] = [];
     for (const frac of [0.5, 0.1, 0.9, 0.3, 0.99, 0.7, 0.2, 0.6]) {
+      jumpsAt.push(round((Date.now() - profileStart) / 1000));
       jumps.push(await frame.evaluate(async (f) => {
         const vp = document.querySelector('#viewport') as HTMLElement;
         const rowsLayer = vp.firstElementChild as HTMLElement;
@@ -227,6 +300,11 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     await frame.waitForFunction((c) => document.body.dataset.viewCount !== c, count0, { timeout: 120_000 });
     const filterMs = Date.now() - t;
     step('filtered');
+    if (stopProfile && profileDir) {
+      out.extension_host_profile_top = await stopProfile(profileDir);
+      out.profile_s_at_jumps = jumpsAt;
+      out.profile_s_at_filter = round((t - profileStart) / 1000);
+    }
     out.scroll_jump_to_rows_ms = { max: round(Math.max(...jumps)), median: round([...jumps].sort((a, b) => a - b)[Math.floor(jumps.length / 2)]), all: jumps.map(round) };
     out.filter_verdict_ms = filterMs;
     await frame.locator('#filter-reset').click();

@@ -11,6 +11,8 @@ import { DEFAULT_MAX_LENGTH, DEFAULT_POLICY, isMaskPolicy, type MaskPolicy } fro
 import { setting, Settings } from './config';
 
 let shared: Promise<TokenizerPool> | undefined;
+/** Nice value of the pool's worker threads (background work on a shared machine). */
+const WORKER_NICENESS = 10;
 let workerFile: string | undefined;
 
 /** Where the worker bundle lies (out/ of the extension); restarts the pool when the tokenizer setting changes, closes it on deactivation. */
@@ -40,7 +42,8 @@ export function tokenizerPool(): Promise<TokenizerPool> {
   shared ??= (async () => {
     const source = await resolveTokenizerSource({ dir: tokenizerDir() });
     const file = workerFile && existsSync(workerFile) ? workerFile : undefined;
-    return new TokenizerPool(source, { workers: Math.max(1, Math.min(4, defaultWorkerCount() - 1)), cacheRoot: defaultCacheDir(), workerFile: file });
+    // One core fewer than there are, and a lower priority than the extension host's thread: the webviews it answers come first.
+    return new TokenizerPool(source, { workers: Math.max(1, Math.min(4, defaultWorkerCount() - 1)), cacheRoot: defaultCacheDir(), workerFile: file, niceness: WORKER_NICENESS });
   })();
   shared.catch(() => { shared = undefined; });
   return shared;

@@ -86,6 +86,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 export class WebviewChannel<Host extends Api & { events: { ready: unknown } }, View extends Api> implements vscode.Disposable {
   readonly endpoint: Endpoint<Host, View>;
   private ready = false;
+  private early = false;
   private queue: Parameters<vscode.Webview['postMessage']>[0][] = [];
   private readonly subscription: vscode.Disposable;
   private readonly readyWaiters: (() => void)[] = [];
@@ -93,7 +94,7 @@ export class WebviewChannel<Host extends Api & { events: { ready: unknown } }, V
   constructor(private readonly webview: vscode.Webview, requests: Partial<RequestHandlers<Host>>, events: EventHandlers<Host> = {}) {
     const onReady = events.ready;
     this.endpoint = new Endpoint<Host, View>((message) => {
-      if (this.ready || message.kind === 'response') void this.webview.postMessage(message);
+      if (this.ready || this.early || message.kind === 'response') void this.webview.postMessage(message);
       else this.queue.push(message);
     }, requests, {
       ...events,
@@ -109,6 +110,17 @@ export class WebviewChannel<Host extends Api & { events: { ready: unknown } }, V
   }
 
   get isReady(): boolean { return this.ready; }
+
+  /**
+   * Posts an event now, before the page's `ready`: VS Code holds the messages
+   * of a page that is still loading and delivers them once it has loaded (its
+   * scripts have run). Only for what the first load may take early: a page
+   * that loads again says `ready` and must be sent what it needs then.
+   */
+  emitBeforeReady<K extends keyof View['events'] & string>(type: K, payload: View['events'][K]): void {
+    this.early = true;
+    try { this.endpoint.emit(type, payload); } finally { this.early = false; }
+  }
 
   whenReady(): Promise<void> {
     return this.ready ? Promise.resolve() : new Promise((resolve) => this.readyWaiters.push(resolve));

@@ -28,6 +28,9 @@ import {
 } from '../core/io/fileVersion';
 import { computeTokenColumns, type TokenProgress } from './tokens';
 
+/** Least time between two token progress events (the columns fill in a few rows at a time). */
+const TOKEN_EVENT_MS = 500;
+
 export class WorkbenchDocument implements vscode.CustomDocument {
   private core: CorpusDocument;
   private loadedPromise: Promise<void>;
@@ -173,10 +176,15 @@ export class WorkbenchDocument implements vscode.CustomDocument {
   /** Fills token columns in the background (again after rows were added). */
   async tokenize(): Promise<void> {
     const core = this.core;
+    let fired = -Infinity;
     try {
       await computeTokenColumns(core, (p) => {
         if (core !== this.core) return;
         this.tokenProgress = p;
+        // Each event makes every open webview fetch its rows on screen again: a few a second, and the last one.
+        const now = performance.now();
+        if (!p.finished && now - fired < TOKEN_EVENT_MS) return;
+        fired = now;
         this.tokenEmitter.fire(p);
       }, this.abort.signal);
     } catch (err) {

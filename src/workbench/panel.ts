@@ -9,7 +9,7 @@ import { renderWebviewHtml, WebviewChannel } from '../services/webviewHost';
 import type { DocumentEdit, LineEntry } from '../core/workbench';
 import type { ReviewState } from '../core/trace/model';
 import type {
-  CurateAction, PairView, ViewInfo, WorkbenchHostApi, WorkbenchViewState, WorkbenchWebviewApi,
+  CurateAction, InitInfo, PairView, ViewInfo, WorkbenchHostApi, WorkbenchViewState, WorkbenchWebviewApi,
 } from '../core/protocols/workbench';
 import type { WorkbenchDocument } from './document';
 import { facets, findPair, rowWindow, sampleDetail } from './views';
@@ -24,6 +24,8 @@ export interface PanelHost {
 }
 
 const STATE_KEY = 'dcd.workbench.view:';
+/** Rows pushed with the first view: two of the webview's blocks, more than a screen holds. */
+const FIRST_ROWS = 80;
 export const OPEN_AS_TEXT_COMMAND = 'dcd.openSampleAsTrace';
 
 export class WorkbenchPanel implements vscode.Disposable {
@@ -78,6 +80,7 @@ export class WorkbenchPanel implements vscode.Disposable {
         for (const w of this.paintWaiters.splice(0)) w();
       },
     });
+    this.pushEarly();
     this.disposables.push(
       this.channel,
       document.onDidChange(({ reason }) => this.channel.endpoint.emit('changed', { version: document.doc.version, reason })),
@@ -88,19 +91,51 @@ export class WorkbenchPanel implements vscode.Disposable {
     );
   }
 
-  /** What a freshly loaded page needs first: sent on its `ready`, without a round trip. */
-  private sendInit(): void {
+  private initInfo(): InitInfo {
     const document = this.document;
-    this.channel.endpoint.emit('init', {
+    return {
       file: document.uri.toString(), fileName: path.basename(document.uri.path),
       saved: this.host.workspaceState.get<WorkbenchViewState>(STATE_KEY + document.uri.toString()) ?? null,
       readOnly: vscode.workspace.fs.isWritableFileSystem(document.uri.scheme) === false,
-    });
+    };
+  }
+
+  /** The saved view (the default when none is saved). */
+  private savedView(): WorkbenchViewState {
+    const saved = this.host.workspaceState.get<WorkbenchViewState>(STATE_KEY + this.document.uri.toString());
+    return { filter: saved?.filter ?? {}, sort: saved?.sort ?? null };
+  }
+
+  /** A view run with its first rows; null if it failed or was superseded. */
+  private firstView(view: WorkbenchViewState): Promise<ViewInfo | null> {
+    return this.setView({ ...view, firstRows: FIRST_ROWS }).catch(() => null);
+  }
+
+  /**
+   * The first load of the page, before its `ready`: init and the first rows
+   * of a plain saved view go out at once (VS Code holds them until the page
+   * has loaded), so the page paints without a round trip. Its `ready` sends
+   * them again; the page takes the first it gets.
+   */
+  private pushEarly(): void {
+    const view = this.savedView();
+    if (!isPlain(view)) return;
+    this.channel.emitBeforeReady('init', this.initInfo());
+    void this.firstView(view).then((info) => { if (info) this.channel.emitBeforeReady('firstView', { view, info }); });
+  }
+
+  /** What a freshly loaded page needs first: sent on its `ready`, without a round trip. */
+  private sendInit(): void {
+    const document = this.document;
+    this.channel.endpoint.emit('init', this.initInfo());
     if (document.isLoaded) this.channel.endpoint.emit('loaded', { rows: document.doc.rows().length });
     else this.channel.endpoint.emit('progress', document.indexProgress);
     this.channel.endpoint.emit('tokens', document.tokenProgress);
     // A pair asked for while the page was hidden (revealed, so reloaded) went to the discarded page: show it again.
     if (this.mode === 'pair' && this.shownPair) this.channel.endpoint.emit('showPair', this.shownPair);
+    // The first rows, unasked: the page adopts them if its state is the saved one (else it asks for its own view).
+    const view = this.savedView();
+    void this.firstView(view).then((info) => this.channel.endpoint.emit('firstView', { view, info }));
   }
 
   /** Resolves once the webview has painted its first rows. */

@@ -62,14 +62,15 @@ function renderHeader(): void {
   }
 }
 
-export async function runView(keepScroll = false): Promise<void> {
+/** Runs the view of `st.view` on the host, or shows `pushed`, the answer the host sent unasked for that same view. */
+export async function runView(keepScroll = false, pushed?: ViewInfo): Promise<void> {
   const seq = ++viewSeq;
   save();
   renderHeader();
   let info: ViewInfo;
   const query = st.view.filter.search?.text ?? '';
   try {
-    info = await endpoint.request('setView', { ...st.view, firstRows: BLOCK });
+    info = pushed ?? await endpoint.request('setView', { ...st.view, firstRows: firstRowsWanted(keepScroll) });
   } catch (err) {
     if (seq === viewSeq) statusEl.textContent = (err as Error).message;
     return;
@@ -94,6 +95,17 @@ export async function runView(keepScroll = false): Promise<void> {
   renderRows();
   await ensureRows(visibleRange());
   if (st.selectedKey === null && selectedPos >= 0) { const r = cache.get(selectedPos); if (r) select(selectedPos, r.key, false); }
+}
+
+/**
+ * Rows the view's answer should bring: at the top, every block the screen
+ * (plus overscan) shows, so that the first paint needs no second round trip
+ * to the host; scrolled down, the rows there are fetched by position anyway.
+ */
+function firstRowsWanted(keepScroll: boolean): number {
+  if (keepScroll && viewport.scrollTop > 0) return BLOCK;
+  const last = Math.ceil((viewport.clientHeight || BLOCK * ROW_H) / ROW_H) + OVERSCAN;
+  return Math.ceil(last / BLOCK) * BLOCK;
 }
 
 /** The view was made before the host had indexed every line (a big file still being read). */
@@ -252,8 +264,36 @@ export async function moveSelection(delta: number): Promise<void> {
 }
 
 /** Drops the fetched rows and fetches the visible ones again (their token columns changed). */
-export function reloadRows(): void {
-  if (view) { cache.clear(); pendingBlocks.clear(); void ensureRows(visibleRange()); }
+let refreshing = false;
+let refreshAgain = false;
+
+/**
+ * Fetches the rows on screen anew (their token columns filled in): the rows
+ * shown stay until their new versions arrive, rows off screen are dropped
+ * (fetched again when scrolled to), and one refresh runs at a time, so a
+ * stream of updates never empties the screen nor queues requests ahead of the
+ * ones a scroll makes.
+ */
+export function refreshRows(): void {
+  if (!view) return;
+  if (refreshing) { refreshAgain = true; return; }
+  const v = view;
+  const [from, to] = visibleRange();
+  const first = Math.floor(from / BLOCK);
+  const end = Math.max(first + 1, Math.ceil(to / BLOCK));
+  for (const pos of [...cache.keys()]) if (pos < first * BLOCK || pos >= end * BLOCK) cache.delete(pos);
+  refreshing = true;
+  const wanted: Promise<void>[] = [];
+  for (let b = first; b < end && b * BLOCK < v.count; b++) {
+    wanted.push(endpoint.request('getRows', { viewId: v.viewId, start: b * BLOCK, count: BLOCK }).then((res) => {
+      if (res && view === v) res.rows.forEach((r, i) => cache.set(res.start + i, r));
+    }, () => undefined));
+  }
+  void Promise.all(wanted).then(() => {
+    refreshing = false;
+    if (view === v) renderRows();
+    if (refreshAgain) { refreshAgain = false; refreshRows(); }
+  });
 }
 
 viewport.addEventListener('scroll', () => {

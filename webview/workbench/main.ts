@@ -15,10 +15,11 @@
 import 'katex/dist/katex.min.css';
 import './style.css';
 import { tag } from '../common/toolkit';
-import { endpoint, hostEvents, initInfo, restored, st } from './state';
+import { endpoint, firstView, hostEvents, initInfo, restored, st } from './state';
+import type { WorkbenchViewState } from '../../src/core/protocols/workbench';
 import { header, titleEl } from './dom';
 import { bindKeys } from './keys';
-import { onOpenRow, reloadRows, runView, showSearchProgress, viewIncomplete, viewport } from './list';
+import { onOpenRow, refreshRows, runView, showSearchProgress, viewIncomplete, viewport } from './list';
 import { setMode } from './mode';
 import { navigatePair, refreshPair, showPair } from './pairView';
 import { openSample, refreshTokenizingSample } from './sampleView';
@@ -51,7 +52,7 @@ bindKeys();
 function onTokens(p: TokenProgress): void {
   setTokenProgress(p);
   // Token columns arrived: refresh the visible rows and, now and then, the stats.
-  reloadRows();
+  refreshRows();
   loadStatsSoon(p.finished);
   refreshTokenizingSample();
 }
@@ -73,8 +74,12 @@ async function start(): Promise<void> {
   if (!restored && info.saved) st.view = info.saved;
   const mode = st.mode;
   setMode('list');
-  // Ask for the first rows before building the toolbar (its web components take a while to register).
-  const first = runView(true);
+  // The first rows: the host pushes the saved view's right after init (no round trip) — taken when this page shows that view,
+  // else asked for; either before building the toolbar (its web components take a while to register).
+  const sameView = (a: WorkbenchViewState) => JSON.stringify({ filter: a.filter ?? {}, sort: a.sort ?? null }) === JSON.stringify({ filter: st.view.filter ?? {}, sort: st.view.sort ?? null });
+  const first = sameView(info.saved ?? { filter: {}, sort: null })
+    ? firstView.then((v) => runView(true, sameView(v.view) ? v.info ?? undefined : undefined))
+    : runView(true);
   if (info.readOnly) header.append(tag('read-only', 'muted'));
   renderToolbar();
   renderStats();

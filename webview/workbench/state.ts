@@ -37,11 +37,15 @@ export const save = (): void => setState(st);
 
 let onInit: ((info: InitInfo) => void) | undefined;
 export const initInfo = new Promise<InitInfo>((resolve) => { onInit = resolve; });
+type FirstView = WorkbenchWebviewApi['events']['firstView'];
+let onFirstView: ((v: FirstView) => void) | undefined;
+/** The view the host pushes after init (the saved state's, with its first rows). */
+export const firstView = new Promise<FirstView>((resolve) => { onFirstView = resolve; });
 
 /**
  * The host's events, looked up when each one arrives: main.ts fills in the
  * rest while the modules load, before any message can be dispatched.
  */
-export const hostEvents: EventHandlers<WorkbenchWebviewApi> = { init: (info) => onInit?.(info) };
+export const hostEvents: EventHandlers<WorkbenchWebviewApi> = { init: (info) => onInit?.(info), firstView: (v) => onFirstView?.(v) };
 
 export const endpoint = connect<WorkbenchWebviewApi, WorkbenchHostApi>({}, hostEvents);

@@ -172,6 +172,13 @@ export interface WorkbenchWebviewApi extends Api {
   events: {
     /** Sent once, right after the webview's `ready`. */
     init: InitInfo;
+    /**
+     * Sent unasked after `init`: the view of the saved state (`view`, the
+     * default when none is saved) with its first rows, so that the page
+     * paints them without a round trip of its own; `info` null: it failed
+     * or was superseded (the page asks for its view itself).
+     */
+    firstView: { view: WorkbenchViewState; info: ViewInfo | null };
     /** The document changed: re-run the view and refetch what is shown. */
     changed: { version: number; reason: string };
     /** Token columns progressed (done of total samples). */

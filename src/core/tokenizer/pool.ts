@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TokenizerSource } from './source';
-import type { FromWorker, ToWorker, TraceReply, WorkItem, WorkResult, WorkerInit } from './protocol';
+import type { ColumnItem, ColumnResult, FromWorker, ToWorker, TraceReply, WorkItem, WorkResult, WorkerInit } from './protocol';
+import type { MaskPolicy } from '../trace/mask';
 import type { TraceTokenOptions } from './trace';
 
 /** The bundle's name for the worker entry (scripts/build.mjs: src/core/tokenizer/worker.ts → out/tokenizer-worker.js). */
@@ -25,6 +26,13 @@ export interface PoolOptions {
   cacheRoot?: string | null;
   /** Explicit worker entry (a .js file). */
   workerFile?: string;
+  /**
+   * Nice value of each worker's thread (Linux: setpriority on the thread id;
+   * elsewhere ignored). The extension host gives its workers a positive one so
+   * that on few cores its own thread, which answers the webviews, wins the CPU
+   * over background tokenization.
+   */
+  niceness?: number;
 }
 
 export function defaultWorkerCount(): number {
@@ -74,6 +82,7 @@ export class TokenizerPool {
     this.size = Math.max(1, opts.workers ?? defaultWorkerCount());
     const init: WorkerInit = {
       tokenizerJson: source.tokenizerJson, configJson: source.configJson, sha256: source.sha256, cacheRoot: opts.cacheRoot ?? null,
+      niceness: opts.niceness,
     };
     let readyResolve!: (n: number) => void;
     let readyReject!: (e: Error) => void;
@@ -133,6 +142,17 @@ export class TokenizerPool {
     if (m.type !== 'batch') throw new Error(`unexpected worker reply ${m.type}`);
     this.stats.chunkHits += m.chunkHits;
     this.stats.chunkMisses += m.chunkMisses;
+    return m.results;
+  }
+
+  /**
+   * Token columns of rows in one worker: it parses each row, takes the trace
+   * from the disk cache or tokenizes it (and caches it), and sends back only
+   * the counts and flags of the mask summary.
+   */
+  async columns(items: ColumnItem[], opts: { preset?: string; policy: MaskPolicy; maxLength: number }): Promise<ColumnResult[]> {
+    const m = await this.submit({ type: 'columns', id: this.nextId++, items, preset: opts.preset ?? 'paper', policy: opts.policy, maxLength: opts.maxLength });
+    if (m.type !== 'columns') throw new Error(`unexpected worker reply ${m.type}`);
     return m.results;
   }
 

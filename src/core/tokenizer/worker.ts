@@ -5,16 +5,20 @@
  * cache) and single traces for the editor.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { TokenEngine } from './engine';
-import { TokenCache } from './cache';
+import { TokenCache, sampleKey } from './cache';
 import { layoutTrace, tokenizeTraceWith } from './trace';
-import { packLayout } from '../trace/mask';
-import type { FromWorker, ToWorker, TraceReply, WorkItem, WorkResult, WorkerInit } from './protocol';
+import { packLayout, summarizeMask, type MaskPolicy } from '../trace/mask';
+import { classifyJsonlBytes, classifyJsonlLine } from '../io/jsonl';
+import type { ColumnItem, ColumnResult, FromWorker, ToWorker, TraceReply, WorkItem, WorkResult, WorkerInit } from './protocol';
 
 const port = parentPort;
 if (!port) throw new Error('tokenizer worker: not started as a worker thread');
 
 const init = workerData as WorkerInit;
+if (init.niceness) lowerThreadPriority(init.niceness);
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 
 let engine: TokenEngine;
@@ -39,6 +43,30 @@ async function runItem(item: WorkItem, transfer: ArrayBuffer[], writes: Promise<
   }
 }
 
+/** A row's token column: its line parsed here, its trace from the disk cache or tokenized (and cached), summarised under the mask. */
+async function columnOf(item: ColumnItem, preset: string, policy: MaskPolicy, maxLength: number): Promise<ColumnResult> {
+  const none = (error: string): ColumnResult => ({ key: item.key, tokens: 0, trained: 0, flags: null, error });
+  const row = item.line !== undefined
+    ? classifyJsonlLine<Record<string, unknown>>(item.line, 0)
+    : item.bytes ? classifyJsonlBytes<Record<string, unknown>>(Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength), 0, item.bytes.byteLength, 0) : undefined;
+  if (!row || row.kind !== 'value') return none('the line is not a sample');
+  const text = typeof row.value.text === 'string' ? row.value.text : '';
+  if (!text) return none('the sample has no text');
+  try {
+    const key = sampleKey(text, preset);
+    let layout = cache ? await cache.readLayout(key) : null;
+    if (!layout) {
+      const t = layoutTrace(engine, text, preset);
+      layout = t.layout;
+      if (cache) await cache.write(key, t.layout, t.enc.ids).catch(() => undefined);
+    }
+    const m = summarizeMask(layout, policy, maxLength);
+    return { key: item.key, tokens: layout.tokens, trained: m.trained, flags: m.flags };
+  } catch (err) {
+    return none((err as Error).message);
+  }
+}
+
 port.on('message', (msg: ToWorker) => {
   void (async () => {
     try {
@@ -53,6 +81,10 @@ port.on('message', (msg: ToWorker) => {
           type: 'batch', id: msg.id, results,
           chunkHits: engine.stats.chunkHits - before.chunkHits, chunkMisses: engine.stats.chunkMisses - before.chunkMisses,
         }, transfer);
+      } else if (msg.type === 'columns') {
+        const results: ColumnResult[] = [];
+        for (const item of msg.items) results.push(await columnOf(item, msg.preset, msg.policy, msg.maxLength));
+        post({ type: 'columns', id: msg.id, results });
       } else if (msg.type === 'trace') {
         const t = tokenizeTraceWith(engine, msg.text, msg.opts);
         const result: TraceReply = {
@@ -66,3 +98,16 @@ port.on('message', (msg: ToWorker) => {
     }
   })();
 });
+
+/**
+ * Lowers this thread's priority (not the process's): on Linux a thread id is
+ * a valid target of setpriority(2), found from /proc/thread-self. Best effort:
+ * other systems, or a kernel that refuses, leave the priority as it was.
+ */
+function lowerThreadPriority(niceness: number): void {
+  if (process.platform !== 'linux') return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, niceness);
+  } catch { /* not permitted or not available: run at the normal priority */ }
+}

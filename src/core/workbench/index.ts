@@ -10,3 +10,4 @@ export * from './view';
 export * from './rowInfo';
 export * from './source';
 export * from './searchRunner';
+export * from './tokenColumns';
