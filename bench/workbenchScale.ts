@@ -30,6 +30,7 @@ import * as vm from 'node:vm';
 import { execFileSync } from 'node:child_process';
 import { CorpusDocument, EditHistory, WorkerSearchRunner } from '../src/core/workbench';
 import { writeFileAtomic } from '../src/core/io/atomicWrite';
+import { verify } from '../src/core/answer';
 import { rowWindow } from '../src/workbench/views';
 import { ensureScaleCorpus } from './scaleCorpus';
 // @ts-expect-error plain ESM scripts without type declarations
@@ -52,6 +53,9 @@ function rssSampler(read: () => number): { stop: () => number } {
 }
 
 async function hostModel(file: string): Promise<Record<string, unknown>> {
+  // The verifier's CAS (mathjs, ~30 MB of heap) loads once per process on the first draft that needs it:
+  // loaded before the baseline, so held_bytes_per_row is what each row costs.
+  verify('2x+1', '1+2x', { goldIsAnswer: true });
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const rss = rssSampler(() => process.memoryUsage().rss);

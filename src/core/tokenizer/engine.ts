@@ -31,6 +31,7 @@
  * one character's bytes (some emoji, CJK) share that character's range, as in
  * the Rust tokenizer.
  */
+import { ownCopy } from '../ownCopy';
 import {
   Tokenizer, BPE, SequencePreTokenizer, SplitPreTokenizer, ByteLevelPreTokenizer, NFCNormalizer,
 } from '@huggingface/tokenizers';
@@ -87,16 +88,6 @@ type WordEntry = number | { ids: Int32Array; rel: Int32Array };
 
 interface ChunkEntry { ids: Int32Array; offsets: Int32Array }
 
-/**
- * A copy of a string that holds none of the text it was cut from. V8 keeps a
- * slice of 13 or more characters as a view of its parent, so a cache keyed by
- * slices would keep every trace it ever saw alive (pack's memory then grew
- * with the corpus: 1.66 GB at 1 GB, 2.6 GB by 4 GB). JSON.parse allocates
- * new strings.
- */
-export function ownCopy(s: string): string {
-  return s.length < 13 ? s : JSON.parse(JSON.stringify(s)) as string;
-}
 
 /** Why a tokenizer.json cannot be driven by this engine. */
 export class UnsupportedTokenizerError extends Error {

@@ -17,6 +17,7 @@
  * their byte offsets when shown (RowSummary, cached for a few hundred rows).
  */
 import { Buffer } from 'node:buffer';
+import { ownCopy } from '../ownCopy';
 import type { DcdSample, ReviewState } from '../trace/model';
 import { sampleKeys } from '../corpus/stats';
 import { checkConsistency, REVIEW_STATUSES, type Consistency, type ReviewStatus } from './rows';
@@ -118,7 +119,8 @@ function questionSortKey(q: string): string {
   while (i < q.length && (q[i] === '\n' || q[i] === '\r' || q[i] === ' ' || q[i] === '\t')) i++;
   let end = q.indexOf('\n', i);
   if (end < 0) end = q.length;
-  return q.slice(i, Math.min(end, i + QUESTION_SORT_CHARS)).trim().toLowerCase();
+  // Held for every row: a copy, not a slice that would keep the whole question alive.
+  return ownCopy(q.slice(i, Math.min(end, i + QUESTION_SORT_CHARS)).trim().toLowerCase());
 }
 
 /** The held values of a parsed sample line. */
