@@ -20,7 +20,8 @@
  *
  * The machine is shared (2 cores, other jobs): load averages are recorded.
  * Floors (issue 20): first rows ≤ 2 s after the editor opens; scrolling and
- * filtering under 100 ms per frame.
+ * filtering under 100 ms per frame (a scroll jump's rows, a filter's rows
+ * painted within 100 ms by the page's clock).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -300,9 +301,22 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     const count0 = await frame.evaluate(() => document.body.dataset.viewCount);
     let t = Date.now();
     await frame.locator('#filter-verdict').click();
+    // The page's own clock: from the dropdown's change event to the filtered view's rows on screen (the clicks'
+    // round trips from this process to Chromium are in filter_verdict_ms, not here).
+    await frame.evaluate((c) => {
+      const w = window as unknown as { filterT0?: number; filterMs?: number };
+      document.querySelector('#filter-verdict')?.addEventListener('change', () => { w.filterT0 = performance.now(); }, { once: true });
+      new MutationObserver((_, obs) => {
+        if (w.filterT0 === undefined || document.body.dataset.viewCount === c) return;
+        obs.disconnect();
+        requestAnimationFrame(() => { w.filterMs = performance.now() - (w.filterT0 as number); });
+      }).observe(document.body, { attributes: true });
+    }, count0);
     await frame.locator('#filter-verdict vscode-option', { hasText: 'draft incorrect' }).first().click();
     await frame.waitForFunction((c) => document.body.dataset.viewCount !== c, count0, { timeout: 120_000 });
     const filterMs = Date.now() - t;
+    await frame.waitForFunction(() => (window as unknown as { filterMs?: number }).filterMs !== undefined, undefined, { timeout: 10_000 }).catch(() => undefined);
+    const filterInPage = await frame.evaluate(() => (window as unknown as { filterMs?: number }).filterMs ?? null);
     step('filtered');
     if (stopProfile && profileDir) {
       out.extension_host_profile_top = await stopProfile(profileDir);
@@ -311,6 +325,7 @@ async function inCodeServer(file: string): Promise<Record<string, unknown>> {
     }
     out.scroll_jump_to_rows_ms = { max: round(Math.max(...jumps)), median: round([...jumps].sort((a, b) => a - b)[Math.floor(jumps.length / 2)]), all: jumps.map(round) };
     out.filter_verdict_ms = filterMs;
+    out.filter_verdict_in_page_ms = filterInPage === null ? null : round(filterInPage);
     await frame.locator('#filter-reset').click();
     await frame.waitForFunction((c) => document.body.dataset.viewCount === c, count0, { timeout: 120_000 });
     t = Date.now();
@@ -368,6 +383,8 @@ export async function run(): Promise<Record<string, unknown>> {
     first_rows_ok: cs && typeof cs.editor_open_to_first_rows_ms === 'number' ? cs.editor_open_to_first_rows_ms <= 2000 : null,
     frame_ms: 100,
     scroll_ok: cs && cs.scroll_jump_to_rows_ms ? (cs.scroll_jump_to_rows_ms as unknown as { max: number }).max <= 100 : null,
+    // The filtered rows on screen within one 100 ms frame budget of the choice, by the page's clock.
+    filter_ok: cs && typeof cs.filter_verdict_in_page_ms === 'number' ? cs.filter_verdict_in_page_ms <= 100 : null,
   };
   result.load_average_after = os.loadavg().map(round);
   return result;
