@@ -224,8 +224,10 @@ const PACK_BATCH_BYTES = 16 * 1024 * 1024;
  * Tokenizes a corpus file and writes its training export into `outDir`;
  * returns the manifest. Streamed: a checking pass (the input layer's
  * problems; any error is a CorpusLineError and nothing is written; the
- * corpus hash), then batches of samples tokenized and appended to ids.npy and
- * labels.npy, so memory holds one batch and one offset and id per sample.
+ * corpus hash), then batches of samples tokenized (two at a time) and
+ * appended in order to ids.npy and labels.npy, with each line's hash for the
+ * lineage taken in the same pass; memory holds the batches in flight and an
+ * offset, an id and a line hash per sample.
  */
 export async function packCorpus(file: string, outDir: string, opts: PackOptions = {}): Promise<ExportManifest> {
   const policy = opts.policy ?? DEFAULT_POLICY;
