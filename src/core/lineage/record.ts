@@ -107,9 +107,9 @@ export async function writeEvalLineage(dir: string, opts: EvalLineageOptions): P
  * hashed as "" (the file's own sha256 still changes with it).
  */
 export function lineHashes(bytes: Uint8Array): string[] {
-  const out: string[] = [];
-  forEachJsonlRowInBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (row, span) => { out[row.line - 1] = lineHash(span.bytes); });
-  return denseHashes(out);
+  const h = new LineHashes();
+  forEachJsonlRowInBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (row, span) => h.add(row.line, span.bytes));
+  return h.finish();
 }
 
 /** `lineHashes` built row by row from a reader of the one JSONL reader (e.g. a command's own streaming pass). */
@@ -121,9 +121,9 @@ export class LineHashes {
 
 /** `lineHashes` of a file, streamed: memory is the longest line and the list, never the file. */
 export async function lineHashesOfFile(file: string): Promise<string[]> {
-  const out: string[] = [];
-  await forEachJsonlRow(file, (row, span) => { out[row.line - 1] = lineHash(span.bytes); });
-  return denseHashes(out);
+  const h = new LineHashes();
+  await forEachJsonlRow(file, (row, span) => h.add(row.line, span.bytes));
+  return h.finish();
 }
 
 function lineHash(line: Buffer): string {
